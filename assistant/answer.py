@@ -1,0 +1,255 @@
+"""找政策 / 搜方案: retrieve -> gate -> select context -> generate -> verify -> Answer.
+
+``Answerer.stream`` yields events so the app can show sources at once and
+tokens as they come; ``Answerer.ask`` runs the same pipeline to the end.
+The LLM is optional: without one (not installed, still loading, failed) the
+answer is composed extractively from the sources and labelled as such.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from assistant.context import Source, coverage, query_terms, select_sources
+from assistant.llm.base import LLM, Message
+from assistant.verify import verify_answer
+from knowledge.retrieve.hybrid import HybridRetriever
+from knowledge.types import Hit
+from shegong.errors import ModelUnavailable
+
+Mode = Literal["policy", "solution"]
+MODE_LABELS = {"policy": "找政策", "solution": "搜方案"}
+PROMPTS = Path(__file__).parent / "prompts"
+FOLLOW_UP_START = re.compile(r"^(那|这|它|他|她|还|要|如果|需要|然后|那么|其|该|此)")
+
+
+@lru_cache(maxsize=None)
+def prompt(name: str) -> str:
+    return (PROMPTS / name).read_text(encoding="utf-8").strip()
+
+
+@dataclass
+class RelevanceGate:
+    """Refuse when the best source is not about the question.
+
+    Relevance of a hit = max(dense cosine, keyword coverage of the question's
+    content words). Thresholds are calibrated by ``python -m eval.calibrate``
+    on in-scope vs out-of-scope questions (see eval/README.md).
+    """
+
+    threshold: float = 0.5
+    top: int = 3
+
+    def score(self, question_text: str, hits: list[Hit]) -> float:
+        terms = query_terms(question_text)
+        best = 0.0
+        for h in hits[: self.top]:
+            if h.meta.get("pinned"):
+                return 1.0
+            best = max(best, float(h.meta.get("dense", 0.0)), coverage(terms, h))
+        return best
+
+    def relevant(self, question_text: str, hits: list[Hit]) -> bool:
+        return bool(hits) and self.score(question_text, hits) >= self.threshold
+
+
+@dataclass
+class Answer:
+    question: str
+    mode: Mode
+    answer: str = ""
+    sources: list[Source] = field(default_factory=list)
+    refused: bool = False
+    extractive: bool = False
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    retrieval_query: str = ""
+    relevance: float = 0.0
+
+    @property
+    def citations(self) -> list[dict]:
+        return [s.citation() for s in self.sources]
+
+    def to_json(self) -> dict:
+        return {"question": self.question, "mode": self.mode, "answer": self.answer, "citations": self.citations,
+                "refused": self.refused, "extractive": self.extractive, "warnings": self.warnings,
+                "timings": self.timings, "retrieval_query": self.retrieval_query,
+                "relevance": round(self.relevance, 3)}
+
+
+@dataclass
+class Event:
+    kind: Literal["status", "sources", "token", "final"]
+    text: str = ""
+    answer: Answer | None = None
+
+
+class Answerer:
+    def __init__(self, retriever: HybridRetriever, llm: LLM | None = None, *, max_sources: int = 4,
+                 gate: RelevanceGate | None = None, max_tokens: int = 320, temperature: float = 0.1):
+        self.retriever = retriever
+        self.llm = llm
+        self.max_sources = max_sources
+        self.gate = gate or RelevanceGate()
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+
+    # ------------------------------------------------------------ public
+    def ask(self, question: str, mode: Mode = "policy", history: list[Message] | None = None,
+            kbs: list[str] | None = None) -> Answer:
+        final = None
+        for ev in self.stream(question, mode, history, kbs):
+            if ev.kind == "final":
+                final = ev.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, mode: Mode = "policy", history: list[Message] | None = None,
+               kbs: list[str] | None = None) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        ans = Answer(question=question.strip(), mode=mode)
+        if not ans.question:
+            ans.refused, ans.answer = True, "请先输入问题。"
+            yield Event("final", answer=ans)
+            return
+
+        query = ans.question
+        if history and self._is_follow_up(query):
+            yield Event("status", "正在理解追问……")
+            t = time.perf_counter()
+            query = self.condense(query, history)
+            ans.timings["condense_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        ans.retrieval_query = query
+
+        result = self.retriever.retrieve(query, k=8, kbs=kbs)
+        ans.timings["retrieval_ms"] = round(result.timings["total_ms"], 1)
+        hits = result.hits
+        ans.relevance = self.gate.score(result.query.keyword_text, hits)
+        if not self.gate.relevant(result.query.keyword_text, hits):
+            ans.refused = True
+            ans.sources = select_sources(hits, query, max_sources=3)
+            ans.answer = self._refusal_text(query, ans.sources)
+            ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            yield Event("sources", answer=ans)
+            yield Event("final", answer=ans)
+            return
+
+        ans.sources = select_sources(hits, result.query.keyword_text, self.max_sources)
+        yield Event("sources", answer=ans)
+
+        if self.llm is None:
+            ans.warnings.append("本地大模型未就绪，以下是直接摘自知识库的原文，未经模型归纳。")
+            self._extractive(ans)
+        else:
+            try:
+                raw = yield from self._generate(ans, query)
+                self._finish_generated(ans, raw)
+            except ModelUnavailable as e:
+                ans.warnings.append(f"大模型暂时不可用（{e}），以下是直接摘自知识库的原文。")
+                self._extractive(ans)
+        ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        yield Event("final", answer=ans)
+
+    # ----------------------------------------------------------- stages
+    @staticmethod
+    def _is_follow_up(question: str) -> bool:
+        return len(question) <= 14 or bool(FOLLOW_UP_START.match(question))
+
+    def condense(self, question: str, history: list[Message]) -> str:
+        """Rewrite a follow-up into a standalone question using the previous user turn."""
+        previous = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
+        if not previous:
+            return question
+        fallback = f"{previous} {question}"
+        if self.llm is None:
+            return fallback
+        try:
+            from assistant.llm.base import complete
+
+            text = complete(self.llm, [{"role": "user", "content": prompt("condense.txt").format(
+                previous=previous, question=question)}], max_tokens=60, temperature=0.0)
+        except ModelUnavailable:
+            return fallback
+        text = text.strip().splitlines()[0].strip() if text.strip() else ""
+        text = re.sub(r"^(改写|问题)[:：]\s*", "", text).strip("“”\"' ")
+        # A usable rewrite is a question of sensible length that kept something of the earlier topic.
+        if not (4 <= len(text) <= 100) or not (query_terms(text) & query_terms(previous)):
+            return fallback
+        return text
+
+    def build_messages(self, question: str, sources: list[Source], mode: Mode) -> list[Message]:
+        system = prompt("system.txt") + "\n\n" + prompt(f"{mode}.txt")
+        body = "【资料】\n" + "\n".join(s.prompt_line() for s in sources) + f"\n\n【问题】{question}"
+        return [{"role": "system", "content": system}, {"role": "user", "content": body}]
+
+    def _fit_context(self, question: str, ans: Answer) -> list[Message]:
+        """Drop the weakest sources until the prompt fits the model's context window."""
+        sources = list(ans.sources)
+        while True:
+            messages = self.build_messages(question, sources, ans.mode)
+            used = sum(self.llm.count_tokens(m["content"]) for m in messages) + 32
+            if used + self.max_tokens <= self.llm.n_ctx or len(sources) == 1:
+                ans.sources = sources
+                return messages
+            sources = sources[:-1]
+
+    def _generate(self, ans: Answer, question: str):
+        messages = self._fit_context(question, ans)
+        t = time.perf_counter()
+        pieces: list[str] = []
+        first = None
+        for piece in self.llm.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature):
+            if first is None:
+                first = time.perf_counter()
+                ans.timings["ttft_ms"] = round((first - t) * 1000, 1)
+            pieces.append(piece)
+            yield Event("token", piece)
+        end = time.perf_counter()
+        raw = "".join(pieces)
+        stats = getattr(self.llm, "last_stats", None) or {}
+        n_tokens = stats.get("completion_tokens") or self.llm.count_tokens(raw)
+        if first is not None and end > first and n_tokens > 1:
+            ans.timings["tokens_per_s"] = round(stats.get("decode_tokens_per_s") or (n_tokens - 1) / (end - first), 2)
+        return raw
+
+    def _finish_generated(self, ans: Answer, raw: str) -> None:
+        texts = [s.hit.text for s in ans.sources]
+        v = verify_answer(raw, texts, self.retriever.article_exists, ans.question)
+        ans.warnings += v.warnings
+        if v.severe:
+            ans.warnings.append("模型回答未通过核验，改为直接展示知识库原文。")
+            self._extractive(ans)
+            return
+        cited = [s for s in ans.sources if s.n in v.used_sources]
+        quotes = "\n".join(f"[{s.n}] 《{s.hit.title}》{s.hit.location}：“{s.excerpt}”" for s in cited)
+        ans.answer = f"{v.text}\n\n依据原文：\n{quotes}"
+
+    def _extractive(self, ans: Answer) -> None:
+        ans.extractive = True
+        lines = [f"[{s.n}] 《{s.hit.title}》{s.hit.location}：{s.excerpt}" for s in ans.sources[:3]]
+        ans.answer = "（以下内容直接摘自知识库原文，未经模型归纳）\n" + "\n".join(lines)
+
+    @staticmethod
+    def _refusal_text(question: str, nearest: list[Source]) -> str:
+        text = "知识库里没有找到能回答这个问题的内容，为避免误导，这里不作推测。"
+        if nearest:
+            text += "\n最接近的资料（可能不相关）：\n" + "\n".join(
+                f"- 《{s.hit.title}》{s.hit.location}" for s in nearest)
+        text += "\n建议：" + referral(question)
+        return text
+
+
+def referral(question: str) -> str:
+    for line in prompt("referrals.tsv").splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        key, where = line.split("\t", 1)
+        if key in question:
+            return f"可咨询{where}；也可以请督导补充相关资料到知识库。"
+    return "可咨询街道相关科室、12345 政务服务便民热线，或请督导把相关资料补充到知识库。"

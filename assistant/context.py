@@ -1,0 +1,76 @@
+"""Pick the sources and the sentences a small model should see.
+
+A 1.5B model answers better from a few short, relevant excerpts than from
+whole chunks: for each hit we keep the sentences that share the most words
+with the question (in their original order), up to a character budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.textutil import split_sentences, tokenize
+from knowledge.types import Hit
+
+GENERIC = {"社区", "居民", "问题", "情况", "处理", "办理", "工作", "需要", "可以", "应当", "什么", "如何", "哪里", "一下"}
+
+
+@dataclass
+class Source:
+    n: int  # 1-based number used in [n]
+    hit: Hit
+    excerpt: str
+
+    def prompt_line(self) -> str:
+        return f"[{self.n}] 《{self.hit.title}》{self.hit.location}：{self.excerpt}"
+
+    def citation(self) -> dict:
+        h = self.hit
+        return {"n": self.n, "title": h.title, "source": h.source, "location": h.location, "text": h.text,
+                "excerpt": self.excerpt, "doc_type": h.doc_type, "kb": h.kb, "chunk_id": h.chunk_id}
+
+
+def query_terms(text: str) -> set[str]:
+    return {t for t in tokenize(text) if t not in GENERIC and len(t) > 1 or t.isdigit()}
+
+
+def excerpt(hit: Hit, terms: set[str], budget: int = 260) -> str:
+    """The most relevant sentences of a hit, in reading order, within ``budget`` characters."""
+    text = hit.text.strip()
+    if len(text) <= budget:
+        return text
+    sentences = [s for s in split_sentences(text) if s.strip()]
+    scored = []
+    for i, s in enumerate(sentences):
+        overlap = len(terms & set(tokenize(s)))
+        scored.append((overlap, -i, i, s))
+    chosen: list[tuple[int, str]] = []
+    used = 0
+    for overlap, _, i, s in sorted(scored, reverse=True):
+        if used + len(s) > budget and chosen:
+            continue
+        chosen.append((i, s))
+        used += len(s)
+        if used >= budget:
+            break
+    chosen.sort()
+    parts, last = [], None
+    for i, s in chosen:
+        if last is not None and i != last + 1:
+            parts.append("……")
+        parts.append(s.strip())
+        last = i
+    return "".join(parts)[: budget + 40]
+
+
+def coverage(terms: set[str], hit: Hit) -> float:
+    """Share of the question's content words found in the hit (title and location included)."""
+    if not terms:
+        return 0.0
+    hay = set(tokenize(f"{hit.title} {hit.location} {hit.text}"))
+    return len(terms & hay) / len(terms)
+
+
+def select_sources(hits: list[Hit], question_text: str, max_sources: int = 4, budget: int = 260) -> list[Source]:
+    terms = query_terms(question_text)
+    return [Source(n=i, hit=h, excerpt=excerpt(h, terms, budget)) for i, h in enumerate(hits[:max_sources], 1)]

@@ -1,0 +1,224 @@
+"""Cut a LoadedDocument into retrievable chunks that follow its structure.
+
+- ``article`` blocks: one chunk per article, never split (a law article is cited whole).
+- ``record`` / ``qa`` blocks: one chunk each.
+- paragraphs: grouped by heading path into chunks of about ``target_chars``, split only
+  between sentences, with a short overlap between chunks of the same section.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ingest.textutil import normalize, split_sentences
+from ingest.types import Block, Chunk, LoadedDocument
+
+SEP = " › "
+MERGE_MAX_LEVEL = 2  # subsections below a level-2 heading may share one chunk
+
+
+@dataclass
+class _Section:
+    """Consecutive paragraph lines under one heading path."""
+
+    headings: list[Block]
+    lines: list[tuple[str, int | None]] = field(default_factory=list)  # (line, page)
+
+    @property
+    def path(self) -> list[str]:
+        return [h.text for h in self.headings]
+
+    @property
+    def size(self) -> int:
+        return sum(len(line) for line, _ in self.lines)
+
+
+@dataclass
+class _Unit:
+    sentence: str
+    line_no: int
+    page: int | None
+
+
+def chunk_document(doc: LoadedDocument, max_chars: int = 600, target_chars: int = 400, overlap: int = 60) -> list[Chunk]:
+    items: list[_Section | Chunk] = []
+    headings: list[Block] = []
+    record_no = 0
+    for block in doc.blocks:
+        if not block.text.strip() and block.kind != "article":
+            continue
+        if block.kind == "heading":
+            while headings and headings[-1].level >= block.level:
+                headings.pop()
+            headings.append(block)
+        elif block.kind == "paragraph":
+            if not items or not isinstance(items[-1], _Section) or items[-1].headings != headings:
+                items.append(_Section(headings=list(headings)))
+            items[-1].lines.extend((line, block.page) for line in block.text.split("\n") if line.strip())
+        elif block.kind == "article":
+            items.append(_article_chunk(doc, block, [h.text for h in headings]))
+        else:  # record, qa
+            record_no += 1
+            items.append(_record_chunk(doc, block, record_no))
+
+    chunks: list[Chunk] = []
+    for item in _merge_small_subsections(items, target_chars):
+        if isinstance(item, Chunk):
+            chunks.append(item)
+        else:
+            chunks.extend(_section_chunks(doc, item, max_chars, target_chars, overlap))
+    return _dedupe(chunks)
+
+
+# --- articles and records ---
+
+
+def _location(path: list[str], page: int | None, fallback: str = "正文") -> str:
+    where = SEP.join(path)
+    if page is not None:
+        return f"第{page}页 · {where}" if where else f"第{page}页"
+    return where or fallback
+
+
+def _article_chunk(doc: LoadedDocument, block: Block, path: list[str]) -> Chunk:
+    label = block.label or ""
+    text = f"{label} {block.text.strip()}".strip()
+    meta = {"article": label, "path": path, "law": doc.title}
+    if block.page is not None:
+        meta["page"] = block.page
+    return Chunk(
+        text=text,
+        index_text=normalize(f"{doc.title} {' '.join(path)} {text}"),
+        title=doc.title,
+        doc_type=doc.doc_type,
+        source=doc.source,
+        location=_location(path + [label], block.page),
+        meta=meta,
+    )
+
+
+def _record_chunk(doc: LoadedDocument, block: Block, number: int) -> Chunk:
+    label = block.label or f"第{number}条"
+    location = f"案例 {number} · {label}" if doc.doc_type == "case" else label
+    return Chunk(
+        text=block.text.strip(),
+        index_text=normalize(f"{doc.title} {label} {block.text}"),
+        title=doc.title,
+        doc_type=doc.doc_type,
+        source=doc.source,
+        location=location,
+        meta={"fields": dict(block.fields), "row": number},
+    )
+
+
+# --- paragraphs ---
+
+
+def _group_key(section: _Section) -> list[Block]:
+    return [h for h in section.headings if h.level <= MERGE_MAX_LEVEL]
+
+
+def _merge_small_subsections(items: list[_Section | Chunk], target_chars: int) -> list[_Section | Chunk]:
+    """Merge consecutive small sections below the same level-2 heading into one section.
+
+    The merged section is located at the level-2 heading; the subsection titles
+    stay in the text so nothing is lost. Never merges across level-2 sections.
+    """
+    out: list[_Section | Chunk] = []
+    for item in items:
+        prev = out[-1] if out else None
+        if (
+            isinstance(item, _Section)
+            and isinstance(prev, _Section)
+            and _group_key(item)
+            and _group_key(prev) == _group_key(item)
+            and prev.size + item.size + sum(len(h.text) for h in item.headings) <= target_chars
+        ):
+            key = _group_key(item)
+            if prev.headings != key:  # first merge: turn prev into a section at the level-2 heading
+                prev = _Section(headings=key, lines=_with_titles(prev, key))
+                out[-1] = prev
+            prev.lines.extend(_with_titles(item, key))
+        else:
+            out.append(item)
+    return out
+
+
+def _with_titles(section: _Section, key: list[Block]) -> list[tuple[str, int | None]]:
+    page = section.lines[0][1] if section.lines else None
+    titles = [(h.text, page) for h in section.headings[len(key) :]]
+    return titles + section.lines
+
+
+def _section_chunks(doc: LoadedDocument, section: _Section, max_chars: int, target_chars: int, overlap: int) -> list[Chunk]:
+    units = [_Unit(s, n, page) for n, (line, page) in enumerate(section.lines) for s in split_sentences(line)]
+    chunks = []
+    for group, fresh_start in _pack(units, max_chars, target_chars, overlap):
+        text = _join(group)
+        page = group[fresh_start].page
+        path = section.path
+        meta: dict = {"path": path}
+        if page is not None:
+            meta["page"] = page
+        chunks.append(
+            Chunk(
+                text=text,
+                index_text=normalize(f"{doc.title} {' '.join(path)} {text}"),
+                title=doc.title,
+                doc_type=doc.doc_type,
+                source=doc.source,
+                location=_location(path, page),
+                meta=meta,
+            )
+        )
+    return chunks
+
+
+def _join(units: list[_Unit]) -> str:
+    text = ""
+    for i, unit in enumerate(units):
+        if i and unit.line_no != units[i - 1].line_no:
+            text += "\n"
+        text += unit.sentence
+    return text
+
+
+def _pack(units: list[_Unit], max_chars: int, target_chars: int, overlap: int) -> list[tuple[list[_Unit], int]]:
+    """Greedy packing of sentences. Returns (units, index of the first non-overlap unit)."""
+    packed: list[tuple[list[_Unit], int]] = []
+    current: list[_Unit] = []
+    n_overlap = 0
+    for unit in units:
+        size = len(_join(current + [unit]))
+        fresh = len(current) - n_overlap
+        if fresh and size > target_chars and (size > max_chars or len(_join(current)) >= target_chars // 2):
+            packed.append((current, n_overlap))
+            current = _tail(current, overlap)
+            n_overlap = len(current)
+            size = len(_join(current + [unit]))
+        if not (len(current) - n_overlap) and size > max_chars:
+            current, n_overlap = [], 0  # the overlap would push this chunk past max_chars
+        current.append(unit)
+    if len(current) > n_overlap:
+        packed.append((current, n_overlap))
+    return packed
+
+
+def _tail(units: list[_Unit], overlap: int) -> list[_Unit]:
+    """The last sentences of a chunk, at most ``overlap`` characters, never the whole chunk."""
+    tail: list[_Unit] = []
+    for unit in reversed(units[1:]):
+        if len(_join([unit] + tail)) > overlap:
+            break
+        tail.insert(0, unit)
+    return tail
+
+
+def _dedupe(chunks: list[Chunk]) -> list[Chunk]:
+    seen: set[str] = set()
+    unique = []
+    for chunk in chunks:
+        if chunk.content_hash not in seen:
+            seen.add(chunk.content_hash)
+            unique.append(chunk)
+    return unique

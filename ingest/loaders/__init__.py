@@ -1,0 +1,74 @@
+"""File loaders: ``load_file(path)`` picks one by extension and returns a LoadedDocument."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from shegong.config import get_settings
+from shegong.errors import BadDocument, UnsupportedFile, UserError
+from ingest.loaders.docx import load_docx
+from ingest.loaders.pdf import load_pdf
+from ingest.loaders.table import load_csv, load_xlsx
+from ingest.loaders.text import load_markdown, load_txt
+from ingest.types import DOC_TYPE_LABELS, DOC_TYPES, LoadedDocument
+
+LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {
+    ".pdf": load_pdf,
+    ".docx": load_docx,
+    ".txt": load_txt,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".xlsx": load_xlsx,
+    ".csv": load_csv,
+}
+SUPPORTED = "PDF、Word(.docx)、TXT、Markdown、Excel(.xlsx)、CSV"
+_OLD_FORMATS = {".doc": ".docx", ".wps": ".docx", ".xls": ".xlsx", ".et": ".xlsx"}
+POLICY_NAME_HINTS = ("法", "条例", "办法", "规定")
+
+
+def load_file(path: str | Path, doc_type: str | None = None, title: str | None = None) -> LoadedDocument:
+    """Load one file. Raises UnsupportedFile / BadDocument with a message for the user."""
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in LOADERS:
+        message = f"不支持的文件类型：{ext or '（无扩展名）'}。支持：{SUPPORTED}"
+        if ext in _OLD_FORMATS:
+            message += f"。请先用 Word/WPS/Excel 另存为 {_OLD_FORMATS[ext]} 再上传"
+        raise UnsupportedFile(message)
+    if doc_type is not None and doc_type not in DOC_TYPES:
+        raise UserError(f"未知的资料类型：{doc_type}。可选：" + "、".join(f"{k}（{v}）" for k, v in DOC_TYPE_LABELS.items()))
+    if not path.is_file():
+        raise BadDocument(f"找不到文件：{path.name}")
+
+    size = path.stat().st_size  # checked before reading anything
+    limit_mb = get_settings().max_upload_mb
+    if size == 0:
+        raise BadDocument(f"文件是空的：{path.name}")
+    if size > limit_mb * 1024 * 1024:
+        raise BadDocument(f"文件太大：{path.name} 有 {size / 1024 / 1024:.1f} MB，超过了 {limit_mb} MB 的上限。请拆分成几个小文件再上传")
+
+    doc = LOADERS[ext](path)
+    if not any(block.text.strip() for block in doc.blocks):
+        raise BadDocument(f"没有从 {path.name} 中读出任何文字")
+    doc.title = title or doc.title or path.stem
+    doc.doc_type = doc_type or guess_doc_type(path)
+    if _is_sample(path):
+        doc.meta["sample"] = True
+    return doc
+
+
+def guess_doc_type(path: Path) -> str:
+    if path.suffix.lower() in (".xlsx", ".csv"):
+        return "case"
+    if any(hint in path.stem for hint in POLICY_NAME_HINTS):
+        return "policy"
+    return "handbook"
+
+
+def _is_sample(path: Path) -> bool:
+    parts = path.resolve().parts
+    return any(parts[i : i + 2] == ("knowledge", "samples") for i in range(len(parts) - 1))
+
+
+__all__ = ["LOADERS", "load_file", "guess_doc_type"]

@@ -1,0 +1,85 @@
+"""Turn a flat list of paragraphs into heading / paragraph / article blocks.
+
+Shared by the PDF, Word and plain-text loaders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ingest.textutil import ARTICLE_START, heading_level, is_structural_heading
+from ingest.types import Block
+
+# A document is treated as a statute (办法、条例、规定...) once it has this many "第X条" paragraphs;
+# a handbook that quotes one article stays a handbook.
+MIN_ARTICLES = 3
+
+
+def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[Block]:
+    """``paragraphs``: (text, page) in reading order; page is None outside PDFs.
+    Heading blocks the caller already knows (Word heading styles) may be passed as they are.
+
+    In statute-like documents each "第X条 ..." paragraph starts an ``article`` block and the
+    following paragraphs (items like "（一）...") belong to it until the next article or a
+    编/章/节 heading.
+    """
+    items = [p if isinstance(p, Block) else (p[0].strip(), p[1]) for p in paragraphs]
+    items = [p for p in items if isinstance(p, Block) or p[0]]
+    statute = sum(1 for p in items if not isinstance(p, Block) and ARTICLE_START.match(p[0])) >= MIN_ARTICLES
+
+    blocks: list[Block] = []
+    article: Block | None = None
+    for item in items:
+        if isinstance(item, Block):
+            article = None
+            blocks.append(item)
+            continue
+        text, page = item
+        level = heading_level(text)
+        if statute and not is_structural_heading(level, text):
+            level = None  # inside a statute, （一）/1. are list items of an article
+        if level is not None:
+            article = None
+            blocks.append(Block(kind="heading", text=text, level=level, page=page))
+            continue
+        match = ARTICLE_START.match(text) if statute else None
+        if match:
+            article = Block(kind="article", text=text[match.end() :].strip(), label=match.group(1), page=page)
+            blocks.append(article)
+        elif article is not None:
+            article.text = f"{article.text}\n{text}" if article.text else text
+        else:
+            blocks.append(Block(kind="paragraph", text=text, page=page))
+    return blocks
+
+
+def join_wrapped_lines(lines: list[str]) -> list[str]:
+    """Re-join visual lines (PDF text, OCR output) into paragraphs.
+
+    A paragraph ends at a line ending in 。！？；：, at a heading line, or at a line
+    clearly shorter than the longest line (the last line of a paragraph).
+    """
+    lines = [line.strip() for line in lines]
+    width = max((len(line) for line in lines), default=0)
+    paragraphs: list[str] = []
+    current = ""
+    for line in lines:
+        if not line:
+            if current:
+                paragraphs.append(current)
+            current = ""
+            continue
+        if heading_level(line) is not None or ARTICLE_START.match(line):
+            if current:
+                paragraphs.append(current)
+            current = ""
+        if current and current[-1].isascii() and current[-1].isalnum() and line[0].isascii() and line[0].isalnum():
+            current += " " + line  # wrapped English words or numbers
+        else:
+            current += line
+        if heading_level(line) is not None or line[-1] in "。！？；：!?:;" or len(line) < 0.6 * width:
+            paragraphs.append(current)
+            current = ""
+    if current:
+        paragraphs.append(current)
+    return paragraphs

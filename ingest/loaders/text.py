@@ -1,0 +1,62 @@
+"""Plain text (.txt) and Markdown (.md) files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ingest.loaders.structure import build_blocks
+from ingest.textutil import detect_decode
+from ingest.types import Block, LoadedDocument
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_MD_FENCE = re.compile(r"^(```|~~~)")
+
+
+def _read(path: Path) -> tuple[str, str]:
+    text, encoding = detect_decode(path.read_bytes())
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+def load_txt(path: Path) -> LoadedDocument:
+    """One paragraph per non-empty line; Chinese-numbered short lines become headings."""
+    text, encoding = _read(path)
+    blocks = build_blocks((line, None) for line in text.split("\n"))
+    return LoadedDocument(title="", source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding})
+
+
+def load_markdown(path: Path) -> LoadedDocument:
+    """``#`` headings give the structure; a single ``#`` line is the document title.
+
+    Paragraphs are runs of non-blank lines; numbered lists stay paragraphs.
+    """
+    text, encoding = _read(path)
+    lines = text.split("\n")
+    h1 = [m for m in map(_MD_HEADING.match, lines) if m and len(m.group(1)) == 1]
+    title = h1[0].group(2) if len(h1) == 1 else ""
+
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+    in_code = False
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(Block(kind="paragraph", text="\n".join(paragraph)))
+            paragraph.clear()
+
+    for line in lines:
+        if _MD_FENCE.match(line.strip()):
+            in_code = not in_code
+            continue
+        heading = None if in_code else _MD_HEADING.match(line)
+        if heading:
+            flush()
+            level, heading_text = len(heading.group(1)), heading.group(2).strip()
+            if not (level == 1 and title):
+                blocks.append(Block(kind="heading", text=heading_text, level=level))
+        elif line.strip():
+            paragraph.append(line.rstrip())
+        else:
+            flush()
+    flush()
+    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding})

@@ -1,0 +1,133 @@
+"""All knowledge bases under ``$SHEGONG_HOME/kbs``, opened with one shared embedder.
+
+Default KBs on a new install:
+    手册      the bundled 社区工作指导手册 (handbook)
+    政策法规  the bundled 居委会权责清单 + the default national laws
+    案例库    the bundled 案例集 and cases added by supervisors
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from knowledge.embed.base import Embedder, make_embedder
+from knowledge.store import IngestResult, KnowledgeBase
+from shegong.config import get_settings
+from shegong.errors import UserError
+
+SAMPLES_DIR = Path(__file__).parent / "samples"
+
+# (file in knowledge/samples, KB, doc_type)
+BUNDLED_SAMPLES = [
+    ("社区工作指导手册（示例）.md", "手册", "handbook"),
+    ("居委会权责清单（示例）.md", "政策法规", "policy"),
+    ("案例集（示例）.csv", "案例库", "case"),
+]
+LAWS_KB = "政策法规"
+CASES_KB = "案例库"
+
+_VALID_NAME = re.compile(r"^[\w\u4e00-\u9fff\-]{1,40}$")
+
+Progress = Callable[[float, str], None]
+
+
+class Library:
+    def __init__(self, root: Path | None = None, embedder: Embedder | None = None):
+        settings = get_settings()
+        self.root = Path(root) if root else settings.kbs_dir
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.embedder = embedder or make_embedder(settings.embedder, settings.embedder_query_prefix)
+        self._open: dict[str, KnowledgeBase] = {}
+        self._lock = threading.RLock()
+
+    def names(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if (p / "kb.sqlite").exists())
+
+    def get(self, name: str, *, create: bool = False) -> KnowledgeBase:
+        with self._lock:
+            if name not in self._open:
+                if not _VALID_NAME.match(name):
+                    raise UserError(f"知识库名称不合法：{name}（只能用中文、字母、数字、下划线和减号）")
+                if not create and name not in self.names():
+                    raise UserError(f"没有名为「{name}」的知识库。现有：{'、'.join(self.names()) or '无'}")
+                self._open[name] = KnowledgeBase(self.root / name, self.embedder, create=create)
+            return self._open[name]
+
+    def open_dir(self, path: Path | str, *, create: bool = True) -> KnowledgeBase:
+        """A KB at an explicit directory (``--kb DIR``)."""
+        path = Path(path).expanduser().resolve()
+        key = str(path)
+        with self._lock:
+            if key not in self._open:
+                self._open[key] = KnowledgeBase(path, self.embedder, create=create)
+            return self._open[key]
+
+    def select(self, names: Iterable[str] | None = None) -> list[KnowledgeBase]:
+        """KBs to search: the named ones, or all."""
+        names = list(names) if names else self.names()
+        return [self.get(n) for n in names]
+
+    def remove_kb(self, name: str) -> None:
+        with self._lock:
+            kb = self._open.pop(name, None)
+            if kb:
+                kb.close()
+            if name not in self.names():
+                raise UserError(f"没有名为「{name}」的知识库")
+            shutil.rmtree(self.root / name)
+
+    def find_article(self, law: str, article: str):
+        """Look a law article up across every KB (used to verify citations)."""
+        hits = []
+        for kb in self.select():
+            hits += kb.find_article(law, article)
+        return hits
+
+    # ------------------------------------------------------------ first run
+    def needs_setup(self) -> bool:
+        return not all(n in self.names() for n in ("手册", LAWS_KB, CASES_KB))
+
+    def install_defaults(self, progress: Progress | None = None, laws: list[str] | None = None) -> list[IngestResult]:
+        """Index the bundled samples and the default national laws (idempotent: unchanged files are skipped)."""
+        from ingest.laws import DEFAULT_LAWS, load_law
+
+        progress = progress or (lambda frac, msg: None)
+        laws = DEFAULT_LAWS if laws is None else laws
+        steps = len(BUNDLED_SAMPLES) + len(laws)
+        results = []
+        for i, (fname, kb_name, doc_type) in enumerate(BUNDLED_SAMPLES):
+            progress(i / steps, f"正在导入示例资料：{fname}")
+            results.append(self.get(kb_name, create=True).add_file(SAMPLES_DIR / fname, doc_type=doc_type))
+        kb = self.get(LAWS_KB, create=True)
+        for j, law in enumerate(laws):
+            progress((len(BUNDLED_SAMPLES) + j) / steps, f"正在导入法律：{law}")
+            results.append(import_law(kb, law))
+        progress(1.0, "知识库已就绪")
+        return results
+
+
+def import_law(kb: KnowledgeBase, name: str, db: Path | None = None) -> IngestResult:
+    from ingest.laws import load_law
+
+    try:
+        doc = load_law(name, db)
+    except UserError as e:
+        return IngestResult(title=name, source=f"laws.db:{name}", status="error", error=str(e))
+    return kb.add_document(doc)
+
+
+_library: Library | None = None
+_library_lock = threading.Lock()
+
+
+def get_library() -> Library:
+    """The process-wide library (the app and the CLI share it)."""
+    global _library
+    with _library_lock:
+        if _library is None or _library.root != get_settings().kbs_dir:
+            _library = Library()
+        return _library

@@ -1,0 +1,146 @@
+"""Hybrid retrieval: BM25 (jieba tokens + formal-term expansion) and dense vectors, fused.
+
+For every selected KB we take the top ``candidates`` chunks from BM25 and from
+FAISS, merge them into one ranking per method (scores of one method are
+comparable across KBs), fuse the two rankings, then optionally rerank the top
+``rerank_top`` with a cross-encoder. An explicit article reference in the
+question ("民法典第一千零四十二条") puts that article first.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ingest.textutil import tokenize
+from knowledge.library import Library
+from knowledge.retrieve.rewrite import RewrittenQuery, rewrite
+from knowledge.store import KnowledgeBase
+from knowledge.types import Hit
+
+Method = Literal["hybrid", "bm25", "dense"]
+
+
+@dataclass
+class RetrievalConfig:
+    method: Method = "hybrid"
+    candidates: int = 40  # per method, per KB
+    rrf_k: int = 60
+    w_bm25: float = 1.0
+    w_dense: float = 1.0
+    synonyms: bool = True  # expand the keyword query with formal terms
+    dense_expansion: bool = False  # also append formal terms to the dense query
+    rerank_top: int = 20
+
+
+@dataclass
+class RetrievalResult:
+    hits: list[Hit]
+    query: RewrittenQuery
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class HybridRetriever:
+    def __init__(self, library: Library, reranker=None, config: RetrievalConfig | None = None):
+        self.library = library
+        self.embedder = library.embedder
+        self.reranker = reranker
+        self.config = config or RetrievalConfig()
+
+    def retrieve(self, question: str, k: int = 10, *, kbs: list[str] | None = None,
+                 kb_objects: list[KnowledgeBase] | None = None, doc_types: list[str] | None = None,
+                 config: RetrievalConfig | None = None) -> RetrievalResult:
+        cfg = config or self.config
+        t0 = time.perf_counter()
+        selected = kb_objects if kb_objects is not None else self.library.select(kbs)
+        q = rewrite(question, use_synonyms=cfg.synonyms)
+        timings: dict[str, float] = {}
+
+        rankings: list[tuple[float, list[tuple[str, int, float]]]] = []
+        if cfg.method in ("hybrid", "bm25"):
+            t = time.perf_counter()
+            tokens = tokenize(q.keyword_text)
+            merged = [(kb.name, cid, s) for kb in selected for cid, s in kb.bm25_search(tokens, cfg.candidates, doc_types)]
+            rankings.append((cfg.w_bm25, sorted(merged, key=lambda x: -x[2])))
+            timings["bm25_ms"] = (time.perf_counter() - t) * 1000
+        if cfg.method in ("hybrid", "dense"):
+            t = time.perf_counter()
+            dense_text = q.keyword_text if cfg.dense_expansion else q.text
+            qvec = self.embedder.embed([dense_text], kind="query")[0]
+            timings["embed_ms"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            merged = [(kb.name, cid, s) for kb in selected for cid, s in kb.dense_search(qvec, cfg.candidates, doc_types)]
+            rankings.append((cfg.w_dense, sorted(merged, key=lambda x: -x[2])))
+            timings["dense_ms"] = (time.perf_counter() - t) * 1000
+
+        fused = rrf_fuse(rankings, cfg.rrf_k)
+        want = max(k, cfg.rerank_top if self.reranker else k)
+        by_kb = {kb.name: kb for kb in selected}
+        hits = _materialise(fused[:want], by_kb)
+        _attach_raw_scores(hits, rankings, cfg.method)
+        hits = self._pin_articles(q, selected, doc_types) + [h for h in hits if not _pinned(h, q)]
+        if self.reranker:
+            t = time.perf_counter()
+            hits = self.reranker.rerank(q.text, hits[: cfg.rerank_top])
+            timings["rerank_ms"] = (time.perf_counter() - t) * 1000
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        return RetrievalResult(hits=hits[:k], query=q, timings=timings)
+
+    def search(self, question: str, k: int = 10, **kw) -> list[Hit]:
+        return self.retrieve(question, k, **kw).hits
+
+    def article_exists(self, law: str, article: str) -> bool:
+        """Is ``law`` ``article`` (e.g. 老年人权益保障法, 第十八条) in any KB? Used to verify citations."""
+        return bool(self.library.find_article(law, article))
+
+    def _pin_articles(self, q: RewrittenQuery, selected: list[KnowledgeBase], doc_types) -> list[Hit]:
+        pinned: list[Hit] = []
+        for law, article in q.article_refs:
+            for kb in selected:
+                for h in kb.find_article(law, article):
+                    if not doc_types or h.doc_type in doc_types:
+                        h.score = 1.0
+                        h.meta["pinned"] = True
+                        pinned.append(h)
+        return pinned
+
+
+def rrf_fuse(rankings: list[tuple[float, list[tuple[str, int, float]]]], k: int = 60) -> list[tuple[str, int, float]]:
+    """Weighted reciprocal-rank fusion. Input: (weight, [(kb, chunk_id, raw score), ...] best first)."""
+    scores: dict[tuple[str, int], float] = {}
+    for weight, ranking in rankings:
+        for rank, (kb, cid, _) in enumerate(ranking):
+            scores[(kb, cid)] = scores.get((kb, cid), 0.0) + weight / (k + rank + 1)
+    ordered = sorted(scores.items(), key=lambda kv: -kv[1])
+    return [(kb, cid, s) for (kb, cid), s in ordered]
+
+
+def _materialise(fused: list[tuple[str, int, float]], by_kb: dict[str, KnowledgeBase]) -> list[Hit]:
+    per_kb: dict[str, list[tuple[int, float]]] = {}
+    for kb, cid, s in fused:
+        per_kb.setdefault(kb, []).append((cid, s))
+    hits = {(h.kb, h.chunk_id): h for kb, items in per_kb.items() for h in by_kb[kb].get_hits(items)}
+    return [hits[(kb, cid)] for kb, cid, _ in fused if (kb, cid) in hits]
+
+
+def _attach_raw_scores(hits: list[Hit], rankings, method: Method) -> None:
+    """Keep each method's raw score on the hit (the answerer's relevance gate needs absolute scores)."""
+    names = {"hybrid": ["bm25", "dense"], "bm25": ["bm25"], "dense": ["dense"]}[method]
+    for name, (_, ranking) in zip(names, rankings):
+        raw = {(kb, cid): s for kb, cid, s in ranking}
+        for h in hits:
+            h.meta[name] = raw.get((h.kb, h.chunk_id), 0.0)
+
+
+def _pinned(hit: Hit, q: RewrittenQuery) -> bool:
+    art = hit.meta.get("article")
+    return bool(art) and any(a == art and law in hit.title for law, a in q.article_refs)
+
+
+def search(question: str, k: int = 10, *, kbs: list[str] | None = None, library: Library | None = None,
+           **kw) -> list[Hit]:
+    """Plain-function entry point: ``search("独居老人好几天没出门")``."""
+    from knowledge.library import get_library
+
+    return HybridRetriever(library or get_library()).search(question, k, kbs=kbs, **kw)

