@@ -185,7 +185,8 @@ class Answerer:
 
     def build_messages(self, question: str, sources: list[Source], mode: Mode) -> list[Message]:
         system = prompt("system.txt") + "\n\n" + prompt(f"{mode}.txt")
-        body = "【资料】\n" + "\n".join(s.prompt_line() for s in sources) + f"\n\n【问题】{question}"
+        body = ("【资料】\n" + "\n".join(s.prompt_line() for s in sources) + f"\n\n【问题】{question}\n\n"
+                "请按“结论：”开头作答，然后用 1. 2. 3. 分条，每条末尾写资料编号。")
         return [{"role": "system", "content": system}, {"role": "user", "content": body}]
 
     def _fit_context(self, question: str, ans: Answer) -> list[Message]:
@@ -193,7 +194,8 @@ class Answerer:
         sources = list(ans.sources)
         while True:
             messages = self.build_messages(question, sources, ans.mode)
-            used = sum(self.llm.count_tokens(m["content"]) for m in messages) + 32
+            count = getattr(self.llm, "count_prompt_tokens", None)
+            used = count(messages) if count else sum(self.llm.count_tokens(m["content"]) + 8 for m in messages)
             if used + self.max_tokens <= self.llm.n_ctx or len(sources) == 1:
                 ans.sources = sources
                 return messages
@@ -212,10 +214,11 @@ class Answerer:
             yield Event("token", piece)
         end = time.perf_counter()
         raw = "".join(pieces)
-        stats = getattr(self.llm, "last_stats", None) or {}
-        n_tokens = stats.get("completion_tokens") or self.llm.count_tokens(raw)
-        if first is not None and end > first and n_tokens > 1:
-            ans.timings["tokens_per_s"] = round(stats.get("decode_tokens_per_s") or (n_tokens - 1) / (end - first), 2)
+        stats = getattr(self.llm, "last_stats", None)
+        if stats is not None and stats.decode_tps:
+            ans.timings["tokens_per_s"] = round(stats.decode_tps, 2)
+        elif first is not None and end > first:
+            ans.timings["tokens_per_s"] = round(max(self.llm.count_tokens(raw) - 1, 0) / (end - first), 2)
         return raw
 
     def _finish_generated(self, ans: Answer, raw: str) -> None:

@@ -217,29 +217,35 @@ class KnowledgeBase:
         except UserError as e:
             return IngestResult(title=title or path.name, source=source, status="error", error=str(e))
 
-    def add_document(self, doc: LoadedDocument, *, content_hash: str | None = None,
-                     progress: bool = False) -> IngestResult:
-        """Add a loaded document; replaces an earlier version from the same source."""
+    def add_document(self, doc: LoadedDocument, *, content_hash: str | None = None, progress: bool = False,
+                     chunks: list[Chunk] | None = None, vectors: np.ndarray | None = None) -> IngestResult:
+        """Add a loaded document; replaces an earlier version from the same source.
+
+        ``chunks``/``vectors`` let a caller pass precomputed ones (benchmarks, imports).
+        """
         content_hash = content_hash or text_sha256(doc)
         with self._lock:
             old = self.find_document(doc.source)
             if old and old.meta.get("content_hash") == content_hash:
                 return IngestResult(doc.title, doc.source, "unchanged", doc_id=old.id, warnings=doc.warnings)
-            chunks = chunk_document(doc)
+            chunks = chunks if chunks is not None else chunk_document(doc)
             if not chunks:
                 return IngestResult(doc.title, doc.source, "error", error="文件中没有可用的文字内容")
             old_hashes = set()
             if old:
                 old_hashes = {r[0] for r in self._conn.execute("SELECT hash FROM chunks WHERE doc_id=?", (old.id,))}
-            fresh, duplicates = [], 0
-            for ch in chunks:
+            fresh, keep, duplicates = [], [], 0
+            for i, ch in enumerate(chunks):
                 h = ch.content_hash
                 if h not in old_hashes and self._conn.execute("SELECT 1 FROM chunks WHERE hash=?", (h,)).fetchone():
                     duplicates += 1
                 else:
                     fresh.append(ch)
-        # Embedding is the slow part: done outside the lock so searches keep working.
-        vecs = self.embedder.embed([c.index_text for c in fresh], kind="passage", progress=progress)
+                    keep.append(i)
+        if vectors is not None:
+            vecs = np.asarray(vectors, dtype=np.float32)[keep]
+        else:  # embedding is the slow part: done outside the lock so searches keep working
+            vecs = self.embedder.embed([c.index_text for c in fresh], kind="passage", progress=progress)
         with self._lock:
             old = self.find_document(doc.source)
             doc_meta = dict(doc.meta, content_hash=content_hash, warnings=doc.warnings)

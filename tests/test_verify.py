@@ -1,0 +1,73 @@
+"""Answer verification: citation markers, law articles checked against a real KB, numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.verify import cn_to_int, normalise_article, verify_answer
+from knowledge.retrieve.rewrite import rewrite, to_cn_numeral
+
+SOURCES = [
+    "第十八条 家庭成员应当关心老年人的精神需求，不得忽视、冷落老年人。与老年人分开居住的家庭成员，应当经常看望或者问候老年人。",
+    "对年满80周岁的老人，社区应在7个工作日内完成高龄津贴申请材料的初审。",
+]
+
+
+@pytest.mark.parametrize("n,cn", [(1, "一"), (10, "十"), (18, "十八"), (20, "二十"), (105, "一百零五"),
+                                  (1042, "一千零四十二"), (1260, "一千二百六十"), (1001, "一千零一")])
+def test_cn_numerals(n, cn):
+    assert to_cn_numeral(n) == cn
+    assert cn_to_int(cn) == n
+
+
+def test_normalise_article():
+    assert normalise_article("第18条") == "第十八条"
+    assert normalise_article("第 1042 条") == "第一千零四十二条"
+    assert normalise_article("第十八条") == "第十八条"
+
+
+def test_dangling_markers_removed():
+    v = verify_answer("应当常回家看望老人[1]。另见[7]和[0]。", SOURCES, lambda law, a: True)
+    assert "[7]" not in v.text and "[0]" not in v.text and "[1]" in v.text
+    assert v.removed_markers == ["[7]", "[0]"]
+    assert v.used_sources == [1]
+    assert any("不存在" in w for w in v.warnings)
+
+
+def test_law_articles_checked_against_real_kb(library):
+    from knowledge.retrieve import HybridRetriever
+
+    exists = HybridRetriever(library).article_exists
+    text = ("根据《中华人民共和国老年人权益保障法》第十八条，子女应常回家看望[1]。"
+            "另据《老年人权益保障法》第999条和《社区和谐促进法》第三条规定，还应每周探望[1]。")
+    v = verify_answer(text, SOURCES, exists)
+    assert "第十八条" in v.text  # real article kept
+    assert "第999条" not in v.text and "《社区和谐促进法》第三条" not in v.text
+    assert set(v.invalid_articles) == {"《老年人权益保障法》第999条", "《社区和谐促进法》第三条"}
+    assert "《社区和谐促进法》相关规定" in v.text
+    assert v.severe  # two invented articles: do not show the generated answer
+
+
+def test_arabic_article_number_resolves(library):
+    from knowledge.retrieve import HybridRetriever
+
+    exists = HybridRetriever(library).article_exists
+    v = verify_answer("见老年人权益保障法第18条[1]。", SOURCES, exists)
+    assert v.invalid_articles == [] and "第18条" in v.text
+
+
+def test_numbers_must_come_from_cited_sources():
+    v = verify_answer("年满80周岁可申请[2]，社区在7个工作日内初审[2]，补贴每月300元[2]。", SOURCES, lambda *_: True)
+    assert v.unsupported_numbers == ["300元"]
+    assert "300元〔待核实〕" in v.text and "80周岁〔待核实〕" not in v.text
+    # a number written in Chinese numerals in the source supports the digits in the answer
+    v2 = verify_answer("须在十五日内答复[1]。", ["应当在15日内答复。"], lambda *_: True)
+    assert v2.unsupported_numbers == []
+
+
+def test_rewrite_adds_formal_terms_and_article_refs():
+    q = rewrite("孩子不回家看老人，老年人权益保障法第18条怎么说")
+    assert "常回家看望" in q.expansions
+    assert ("老年人权益保障法", "第十八条") in q.article_refs
+    q2 = rewrite("楼上漏水不管怎么办")
+    assert "相邻关系" in q2.expansions
