@@ -16,10 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from assistant.context import Source, coverage, query_terms, select_sources
+from assistant.context import Source, query_terms, select_sources
 from assistant.llm.base import LLM, Message
 from assistant.verify import verify_answer
 from knowledge.retrieve.hybrid import HybridRetriever
+from ingest.textutil import tokenize
 from knowledge.types import Hit
 from shegong.errors import ModelUnavailable
 
@@ -36,27 +37,40 @@ def prompt(name: str) -> str:
 
 @dataclass
 class RelevanceGate:
-    """Refuse when the best source is not about the question.
+    """Refuse when the best sources are not about the question.
 
-    Relevance of a hit = max(dense cosine, keyword coverage of the question's
-    content words). Thresholds are calibrated by ``python -m eval.calibrate``
-    on in-scope vs out-of-scope questions (see eval/README.md).
+    For each of the top hits: IDF-weighted coverage of the question's content
+    words (a question about 红烧肉 or 专利 hinges on words the knowledge base
+    lacks, and those weigh most), blended with the dense cosine. Weight and
+    threshold are calibrated by ``python -m eval.calibrate`` on in-scope vs
+    out-of-scope questions (numbers in eval/README.md).
     """
 
-    threshold: float = 0.5
+    low: float = 0.28  # below: refuse at once
+    high: float = 0.49  # at or above: answer; in between the LLM judges relevance (yes/no only)
+    dense_weight: float = 0.9
     top: int = 3
 
-    def score(self, question_text: str, hits: list[Hit]) -> float:
-        terms = query_terms(question_text)
-        best = 0.0
+    def features(self, question_text: str, hits: list[Hit], idf) -> list[tuple[float, float]]:
+        """(weighted coverage, dense cosine) for each top hit."""
+        terms = sorted(query_terms(question_text))
+        weights = idf(terms) if terms else {}
+        total = sum(weights.values()) or 1.0
+        out = []
         for h in hits[: self.top]:
             if h.meta.get("pinned"):
-                return 1.0
-            best = max(best, float(h.meta.get("dense", 0.0)), coverage(terms, h))
-        return best
+                out.append((1.0, 1.0))
+                continue
+            hay = set(tokenize(f"{h.title} {h.location} {h.text}"))
+            out.append((sum(w for t, w in weights.items() if t in hay) / total, float(h.meta.get("dense", 0.0))))
+        return out
 
-    def relevant(self, question_text: str, hits: list[Hit]) -> bool:
-        return bool(hits) and self.score(question_text, hits) >= self.threshold
+    def combine(self, cov: float, dense: float) -> float:
+        return (1 - self.dense_weight) * cov + self.dense_weight * dense
+
+    def score(self, question_text: str, hits: list[Hit], idf) -> float:
+        return max((self.combine(c, d) for c, d in self.features(question_text, hits, idf)), default=0.0)
+
 
 
 @dataclass
@@ -71,6 +85,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     retrieval_query: str = ""
     relevance: float = 0.0
+    raw: str = ""  # the model's unverified text (kept for evaluation, never shown)
 
     @property
     def citations(self) -> list[dict]:
@@ -130,8 +145,14 @@ class Answerer:
         result = self.retriever.retrieve(query, k=8, kbs=kbs)
         ans.timings["retrieval_ms"] = round(result.timings["total_ms"], 1)
         hits = result.hits
-        ans.relevance = self.gate.score(result.query.keyword_text, hits)
-        if not self.gate.relevant(result.query.keyword_text, hits):
+        ans.relevance = self.gate.score(result.query.text, hits, self.retriever.idf)
+        relevant = ans.relevance >= self.gate.high
+        if self.gate.low <= ans.relevance < self.gate.high:
+            yield Event("status", "正在判断资料是否相关……")
+            t = time.perf_counter()
+            relevant = self.judge(query, select_sources(hits, result.query.text, self.gate.top, budget=150))
+            ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        if not relevant:
             ans.refused = True
             ans.sources = select_sources(hits, query, max_sources=3)
             ans.answer = self._refusal_text(query, ans.sources)
@@ -141,6 +162,8 @@ class Answerer:
             return
 
         ans.sources = select_sources(hits, result.query.keyword_text, self.max_sources)
+        if any(s.hit.meta.get("instructions_removed") for s in ans.sources):
+            ans.warnings.append("资料中有像是对模型下指令的句子，已忽略，请督导检查该资料。")
         yield Event("sources", answer=ans)
 
         if self.llm is None:
@@ -183,6 +206,19 @@ class Answerer:
             return fallback
         return text
 
+    def judge(self, question: str, sources: list[Source]) -> bool:
+        """Ask the LLM only whether the sources answer the question. Without an LLM, show the sources."""
+        if self.llm is None or not sources:
+            return bool(sources)
+        from assistant.llm.base import complete
+
+        text = prompt("judge.txt").format(sources="\n".join(s.prompt_line() for s in sources), question=question)
+        try:
+            verdict = complete(self.llm, [{"role": "user", "content": text}], max_tokens=3, temperature=0.0)
+        except ModelUnavailable:
+            return True
+        return not verdict.strip().startswith(("没", "无", "不", "否"))
+
     def build_messages(self, question: str, sources: list[Source], mode: Mode) -> list[Message]:
         system = prompt("system.txt") + "\n\n" + prompt(f"{mode}.txt")
         body = ("【资料】\n" + "\n".join(s.prompt_line() for s in sources) + f"\n\n【问题】{question}\n\n"
@@ -222,6 +258,8 @@ class Answerer:
         return raw
 
     def _finish_generated(self, ans: Answer, raw: str) -> None:
+        ans.raw = raw
+        raw = normalise_markers(raw)
         texts = [s.hit.text for s in ans.sources]
         v = verify_answer(raw, texts, self.retriever.article_exists, ans.question)
         ans.warnings += v.warnings
@@ -229,9 +267,10 @@ class Answerer:
             ans.warnings.append("模型回答未通过核验，改为直接展示知识库原文。")
             self._extractive(ans)
             return
+        text = v.text if v.text.startswith("结论") else f"结论：{v.text}"  # one fixed shape, whatever the model did
         cited = [s for s in ans.sources if s.n in v.used_sources]
         quotes = "\n".join(f"[{s.n}] 《{s.hit.title}》{s.hit.location}：“{s.excerpt}”" for s in cited)
-        ans.answer = f"{v.text}\n\n依据原文：\n{quotes}"
+        ans.answer = f"{text}\n\n依据原文：\n{quotes}"
 
     def _extractive(self, ans: Answer) -> None:
         ans.extractive = True
@@ -246,6 +285,12 @@ class Answerer:
                 f"- 《{s.hit.title}》{s.hit.location}" for s in nearest)
         text += "\n建议：" + referral(question)
         return text
+
+
+def normalise_markers(text: str) -> str:
+    """Small models write 【1】, ［1］ or [1][2] variants; bring them to [1]."""
+    text = re.sub(r"[【［\[]\s*(\d{1,2})\s*[】］\]]", r"[\1]", text)
+    return re.sub(r"\[(\d{1,2})\s*[,，、]\s*(\d{1,2})\]", r"[\1][\2]", text)
 
 
 def referral(question: str) -> str:

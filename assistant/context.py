@@ -7,6 +7,7 @@ with the question (in their original order), up to a character budget.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ingest.textutil import split_sentences, tokenize
@@ -34,9 +35,28 @@ def query_terms(text: str) -> set[str]:
     return {t for t in tokenize(text) if t not in GENERIC and len(t) > 1 or t.isdigit()}
 
 
+# Sentences in a document that address the model instead of the reader (prompt injection).
+INSTRUCTION = re.compile(
+    r"(忽略|无视|不要理会|忘记)(以上|上述|之前|前面|所有|全部)?.{0,6}(指令|指示|要求|规则|提示)|你(现在)?(必须|务必|应该)(用|在回答|回答)|"
+    r"(系统|system)\s*(提示|prompt)|ignore (all|previous|the above)|you must", re.I)
+
+
+def strip_instructions(text: str) -> tuple[str, int]:
+    """Drop sentences that try to instruct the model; return the text and how many were dropped."""
+    kept, dropped = [], 0
+    for sentence in split_sentences(text):
+        if INSTRUCTION.search(sentence):
+            dropped += 1
+        else:
+            kept.append(sentence)
+    return "".join(kept), dropped
+
+
 def excerpt(hit: Hit, terms: set[str], budget: int = 260) -> str:
     """The most relevant sentences of a hit, in reading order, within ``budget`` characters."""
-    text = hit.text.strip()
+    text, dropped = strip_instructions(hit.text.strip())
+    if dropped:
+        hit.meta["instructions_removed"] = dropped
     if len(text) <= budget:
         return text
     sentences = [s for s in split_sentences(text) if s.strip()]
@@ -63,14 +83,11 @@ def excerpt(hit: Hit, terms: set[str], budget: int = 260) -> str:
     return "".join(parts)[: budget + 40]
 
 
-def coverage(terms: set[str], hit: Hit) -> float:
-    """Share of the question's content words found in the hit (title and location included)."""
-    if not terms:
-        return 0.0
-    hay = set(tokenize(f"{hit.title} {hit.location} {hit.text}"))
-    return len(terms & hay) / len(terms)
+def quote(text: str) -> str:
+    """Source text shown inside an answer: its own [n] become ［n］ so they never read as our citations."""
+    return re.sub(r"\[(\d{1,2})\]", r"［\1］", text)
 
 
 def select_sources(hits: list[Hit], question_text: str, max_sources: int = 4, budget: int = 260) -> list[Source]:
     terms = query_terms(question_text)
-    return [Source(n=i, hit=h, excerpt=excerpt(h, terms, budget)) for i, h in enumerate(hits[:max_sources], 1)]
+    return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget))) for i, h in enumerate(hits[:max_sources], 1)]

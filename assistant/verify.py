@@ -1,5 +1,9 @@
 """Check a generated answer against its sources before it is shown.
 
+0. Attribution: every sentence is compared word by word with the sources; a
+   sentence without a marker gets the source it overlaps most, a sentence no
+   source supports is removed, and filler lines ("资料中没有提到" next to real
+   content, template debris) are dropped.
 1. ``[n]`` markers must point to a numbered source; others are removed.
 2. Every 《…法》第N条 (or "…法第N条") must exist in the knowledge base; otherwise
    the article number is removed from the shown text and a warning is added.
@@ -50,6 +54,89 @@ def normalise_article(label: str) -> str:
     return f"第{to_cn_numeral(int(digits))}条" if digits.isdigit() else f"第{inner}条"
 
 
+def article_known(m: re.Match, article_exists: ArticleLookup) -> bool:
+    """Does a LAW_ARTICLE match name an article that is in the knowledge base?"""
+    law = m.group(1).strip("《》").removeprefix("中华人民共和国")
+    article = normalise_article(m.group(2))
+    # Without 《》 the match may start with unrelated words ("依据老年人权益保障法"): try its tails.
+    names = [law] if m.group(1).startswith("《") else [law[i:] for i in range(len(law) - 1)]
+    return any(article_exists(name, article) for name in names)
+
+
+SENTENCE_END = re.compile(r"(?<=[。！？；])")
+NOT_FOUND = "资料中没有提到"
+
+
+def _content_tokens(text: str) -> set[str]:
+    from ingest.textutil import tokenize
+
+    return {t for t in tokenize(CITE.sub("", text)) if len(t) > 1 or t.isdigit()}
+
+
+def support(sentence: str, source: str) -> float:
+    """Share of a sentence's content words that occur in a source (0..1)."""
+    words = _content_tokens(sentence)
+    if not words:
+        return 0.0
+    return len(words & _content_tokens(source)) / len(words)
+
+
+def attribute(text: str, sources: list[str], question: str = "", min_support: float = 0.3) -> tuple[str, list[str]]:
+    """Add missing [n] markers by word overlap, drop unsupported sentences and filler lines.
+
+    Returns the new text and the removed sentences.
+    """
+    source_words = [_content_tokens(s) for s in sources]
+    question_words = _content_tokens(question)
+    removed: list[str] = []
+    lines_out = []
+    lines = [ln for ln in text.splitlines()]
+    has_content = any(ln.strip() and NOT_FOUND not in ln for ln in lines)
+    for line in lines:
+        if not line.strip():
+            lines_out.append(line)
+            continue
+        if NOT_FOUND in line and has_content:
+            continue  # "资料中没有提到" beside a real answer is filler
+        prefix = re.match(r"^\s*(?:结论[:：]|要点[:：]|步骤[:：]|\d+[.、．]|[-•·])?\s*", line).group(0)
+        kept = []
+        for sentence in filter(str.strip, SENTENCE_END.split(line[len(prefix):])):
+            words = _content_tokens(sentence)
+            if len(CITE.sub("", sentence).strip(" 。：:，,")) < 5:
+                continue  # debris such as "[1] 第二点" or an empty item
+            scores = [len(words & sw) / max(len(words), 1) for sw in source_words]
+            best = max(range(len(scores)), key=scores.__getitem__) if scores else -1
+            # a sentence that only restates the question (the conclusion line) is allowed
+            restates = len(words) > 0 and len(words & question_words) / len(words) >= 0.6
+            if best < 0 or (scores[best] < min_support and not restates and NOT_FOUND not in sentence):
+                removed.append(CITE.sub("", sentence).strip())
+                continue
+            if not CITE.search(sentence) and scores[best] >= min_support:
+                sentence = re.sub(r"([。！？；]?)\s*$", lambda m: f"[{best + 1}]{m.group(1)}", sentence, count=1)
+            kept.append(sentence)
+        if kept:
+            lines_out.append(prefix + "".join(kept))
+        elif prefix.strip() in ("结论:", "结论：", "要点：", "要点:", "步骤：", "步骤:"):
+            lines_out.append(prefix.strip())
+    out = "\n".join(_renumber(lines_out))
+    out = re.sub(r"(要点|步骤)[:：]\s*$", "", out.strip()).strip()
+    return out, removed
+
+
+def _renumber(lines: list[str]) -> list[str]:
+    """Number list items 1. 2. 3. again after some were dropped."""
+    n, out = 0, []
+    for line in lines:
+        m = re.match(r"^(\s*)\d+[.、．]\s*", line)
+        if m:
+            n += 1
+            line = f"{m.group(1)}{n}. {line[m.end():]}"
+        elif line.strip().startswith(("结论", "要点", "步骤")):
+            n = 0
+        out.append(line)
+    return out
+
+
 def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, question: str = "") -> Verification:
     v = Verification(text=text)
     n_sources = len(sources)
@@ -70,9 +157,7 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
 
     # 2. law articles
     def check_article(m: re.Match) -> str:
-        law = m.group(1).strip("《》")
-        article = normalise_article(m.group(2))
-        if article_exists(law.removeprefix("中华人民共和国"), article):
+        if article_known(m, article_exists):
             return m.group(0)
         v.invalid_articles.append(f"{m.group(1)}{m.group(2)}")
         return f"{m.group(1)}相关规定"
@@ -81,6 +166,12 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
     if v.invalid_articles:
         v.warnings.append("以下法条在知识库中查不到，已从回答中删除条号，请勿引用："
                           + "、".join(dict.fromkeys(v.invalid_articles)))
+
+    # 0. attribution runs after the checks above so their findings are reported as such
+    v.text, removed = attribute(v.text, sources, question)
+    if removed:
+        v.warnings.append(f"已删除 {len(removed)} 句在资料中找不到依据的内容")
+    v.used_sources = sorted({int(n) for n in CITE.findall(v.text)})
 
     # 3. numbers must come from the cited sources (or from the question itself)
     cited = [sources[n - 1] for n in v.used_sources] or sources

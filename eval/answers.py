@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from assistant.answer import Answerer
-from assistant.verify import CITE, LAW_ARTICLE, normalise_article
+from assistant.verify import CITE, LAW_ARTICLE, article_known
 from eval.common import DATA_DIR, load_jsonl
 
 
@@ -26,12 +26,7 @@ def has_key_facts(text: str, groups: list[list[str]]) -> bool:
 
 
 def invented_articles(text: str, exists) -> list[str]:
-    bad = []
-    for m in LAW_ARTICLE.finditer(text):
-        law = m.group(1).strip("《》").removeprefix("中华人民共和国")
-        if not exists(law, normalise_article(m.group(2))):
-            bad.append(m.group(0))
-    return bad
+    return [m.group(0) for m in LAW_ARTICLE.finditer(text) if not article_known(m, exists)]
 
 
 def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool = True) -> dict:

@@ -89,17 +89,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--n-ctx", type=int, default=4096)
-    parser.add_argument("--threads", type=int, default=0, help="0 = all cores")
+    parser.add_argument("--threads", type=int, default=0, help="0 = auto (half the cores for generation)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
     from llama_cpp import Llama, __version__ as llama_cpp_version
 
     path = Path(args.model_path) if args.model_path else assemble_model(args.model)
-    threads = args.threads or (os.cpu_count() or 1)
-    ours = LlamaCppLLM(path, n_ctx=args.n_ctx, n_threads=threads, seed=0)
-    raw = Llama(model_path=str(path), n_ctx=args.n_ctx, n_threads=threads, n_threads_batch=threads,
-                n_batch=512, n_gpu_layers=0, verbose=False)
+    ours = LlamaCppLLM(path, n_ctx=args.n_ctx, n_threads=args.threads, seed=0)
+    # Same settings as LlamaCppLLM: 0 threads = the library's own defaults.
+    raw = Llama(model_path=str(path), n_ctx=args.n_ctx, n_threads=args.threads or None,
+                n_threads_batch=args.threads or None, n_batch=512, n_gpu_layers=0, verbose=False)
+    threads = f"{raw.n_threads} (prompt {raw.n_threads_batch})"
 
     def raw_pieces(messages: list[dict]) -> Iterator[str]:
         for chunk in raw.create_chat_completion(messages=messages, max_tokens=args.max_tokens, temperature=0,

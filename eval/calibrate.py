@@ -1,9 +1,11 @@
-"""Calibrate the refusal gate: relevance scores of in-scope vs out-of-scope questions.
+"""Calibrate the refusal gate on in-scope vs out-of-scope questions (no LLM involved).
 
 In-scope = every question of retrieval.jsonl and answers.jsonl; out-of-scope =
-out_of_scope.jsonl. Prints, for each threshold, the refusal rate on each side,
-and the threshold that keeps false refusals lowest while refusing >= 95% of
-out-of-scope questions. No LLM is involved.
+out_of_scope.jsonl. For each blend weight of dense cosine vs IDF-weighted word
+coverage: ``low`` = highest score under which at most 2% of in-scope questions
+fall (refused at once), ``high`` = lowest score above which at most 2% of
+out-of-scope questions fall (answered at once). Questions in between are
+judged by the LLM (yes/no); the best weight leaves the fewest to judge.
 
     python -m eval.calibrate
 """
@@ -20,7 +22,7 @@ from knowledge.library import get_library
 from knowledge.retrieve.hybrid import HybridRetriever
 
 
-def gate_scores(questions: list[str], gate: RelevanceGate) -> list[float]:
+def features(questions: list[str], gate: RelevanceGate) -> list[list[tuple[float, float]]]:
     lib = get_library()
     if lib.needs_setup():
         lib.install_defaults()
@@ -28,30 +30,41 @@ def gate_scores(questions: list[str], gate: RelevanceGate) -> list[float]:
     out = []
     for q in questions:
         r = retriever.retrieve(q, k=8)
-        out.append(gate.score(r.query.keyword_text, r.hits))
+        out.append(gate.features(r.query.text, r.hits, retriever.idf))
     return out
 
 
-def main() -> dict:
+def scores(feats, gate: RelevanceGate) -> np.ndarray:
+    return np.array([max((gate.combine(c, d) for c, d in f), default=0.0) for f in feats])
+
+
+def main(max_false_refusal: float = 0.02, max_oos_accept: float = 0.02) -> dict:
+    """Pick ``low`` (refuse below: almost no in-scope question there) and ``high`` (answer above:
+    almost no out-of-scope question there); the band between goes to the LLM judge. Minimise that band."""
     gate = RelevanceGate()
     inscope = [x["q"] for x in load_jsonl(DATA_DIR / "retrieval.jsonl") + load_jsonl(DATA_DIR / "answers.jsonl")]
     oos = [x["q"] for x in load_jsonl(DATA_DIR / "out_of_scope.jsonl")]
-    s_in, s_out = np.array(gate_scores(inscope, gate)), np.array(gate_scores(oos, gate))
-    rows = []
-    for t in np.arange(0.30, 0.81, 0.02):
-        rows.append({"threshold": round(float(t), 2), "false_refusal": round(float((s_in < t).mean()), 3),
-                     "oos_refusal": round(float((s_out < t).mean()), 3)})
-    ok = [r for r in rows if r["oos_refusal"] >= 0.95]
-    best = min(ok, key=lambda r: (r["false_refusal"], r["threshold"])) if ok else None
-    print(f"{'阈值':>6}{'误拒率(范围内)':>14}{'拒答率(范围外)':>14}")
-    for r in rows:
-        print(f"{r['threshold']:>6.2f}{r['false_refusal']:>14.3f}{r['oos_refusal']:>14.3f}")
-    print("推荐阈值：", json.dumps(best, ensure_ascii=False), "当前：", gate.threshold)
-    worst_in = sorted(zip(s_in, inscope))[:8]
-    worst_out = sorted(zip(s_out, oos), reverse=True)[:8]
-    print("范围内得分最低：", [(round(float(s), 2), q) for s, q in worst_in])
-    print("范围外得分最高：", [(round(float(s), 2), q) for s, q in worst_out])
-    return {"rows": rows, "best": best}
+    f_in, f_out = features(inscope, gate), features(oos, gate)
+    grid = np.arange(0.0, 1.001, 0.01)
+    best = None
+    for w in np.arange(0.0, 1.01, 0.1):
+        g = RelevanceGate(dense_weight=float(w))
+        s_in, s_out = scores(f_in, g), scores(f_out, g)
+        low = max((t for t in grid if (s_in < t).mean() <= max_false_refusal), default=0.0)
+        high = min((t for t in grid if (s_out >= t).mean() <= max_oos_accept), default=1.0)
+        high = max(high, low)
+        band = float(((np.concatenate([s_in, s_out]) >= low) & (np.concatenate([s_in, s_out]) < high)).mean())
+        row = {"dense_weight": round(float(w), 1), "low": round(float(low), 2), "high": round(float(high), 2),
+               "judged_share": round(band, 3),
+               "in_scope_judged": round(float(((s_in >= low) & (s_in < high)).mean()), 3),
+               "oos_judged": round(float(((s_out >= low) & (s_out < high)).mean()), 3)}
+        print(json.dumps(row, ensure_ascii=False))
+        if best is None or row["judged_share"] < best["judged_share"]:
+            best = row
+    print(f"范围内问题 {len(inscope)} 个，范围外问题 {len(oos)} 个")
+    print("当前设置：", json.dumps({"dense_weight": gate.dense_weight, "low": gate.low, "high": gate.high}))
+    print("推荐（交给模型判断的比例最小）：", json.dumps(best, ensure_ascii=False))
+    return best
 
 
 if __name__ == "__main__":

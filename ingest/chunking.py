@@ -15,6 +15,9 @@ from ingest.types import Block, Chunk, LoadedDocument
 
 SEP = " › "
 MERGE_MAX_LEVEL = 2  # subsections below a level-2 heading may share one chunk
+# Bump when chunking changes: the store re-indexes documents chunked by an older version.
+CHUNKER_VERSION = 2
+MIN_SECTION_CHARS = 60  # smaller sections are merged: alone they carry too little to retrieve
 
 
 @dataclass
@@ -30,7 +33,7 @@ class _Section:
 
     @property
     def size(self) -> int:
-        return sum(len(line) for line, _ in self.lines)
+        return sum(len(line) + 1 for line, _ in self.lines)  # + the newline between lines
 
 
 @dataclass
@@ -119,8 +122,10 @@ def _group_key(section: _Section) -> list[Block]:
 
 
 def _merge_small_subsections(items: list[_Section | Chunk], target_chars: int) -> list[_Section | Chunk]:
-    """Merge consecutive small sections below the same level-2 heading into one section.
+    """Merge a tiny section (< MIN_SECTION_CHARS) with its neighbour below the same level-2 heading.
 
+    Sections of normal size stay separate so a citation can name the exact
+    subsection (e.g. one 权责清单 item).
     The merged section is located at the level-2 heading; the subsection titles
     stay in the text so nothing is lost. Never merges across level-2 sections.
     """
@@ -132,7 +137,8 @@ def _merge_small_subsections(items: list[_Section | Chunk], target_chars: int) -
             and isinstance(prev, _Section)
             and _group_key(item)
             and _group_key(prev) == _group_key(item)
-            and prev.size + item.size + sum(len(h.text) for h in item.headings) <= target_chars
+            and min(prev.size, item.size) < MIN_SECTION_CHARS
+            and prev.size + item.size + sum(len(h.text) + 1 for h in item.headings) <= target_chars
         ):
             key = _group_key(item)
             if prev.headings != key:  # first merge: turn prev into a section at the level-2 heading
@@ -191,6 +197,8 @@ def _pack(units: list[_Unit], max_chars: int, target_chars: int, overlap: int) -
     for unit in units:
         size = len(_join(current + [unit]))
         fresh = len(current) - n_overlap
+        # Close the chunk when this sentence takes it past target_chars, unless the chunk
+        # is still small (under half the target) and the sentence fits under max_chars.
         if fresh and size > target_chars and (size > max_chars or len(_join(current)) >= target_chars // 2):
             packed.append((current, n_overlap))
             current = _tail(current, overlap)

@@ -88,14 +88,12 @@ def resolve_law(name: str, db: str | Path | None = None) -> str:
     for candidate in (wanted, PREFIX + wanted):
         if candidate in names:
             return candidate
+    # No guessing beyond that (合同法 is not 劳动合同法): suggest, and let the user pick.
     containing = [n for n in names if wanted and wanted in n]
-    if len(containing) == 1:
-        return containing[0]
-    if containing:
-        raise UserError(f"“{wanted}”对应多部法律，请写全称：" + "、".join(containing[:8]))
     short = {n.removeprefix(PREFIX): n for n in names}
-    close = difflib.get_close_matches(wanted.removeprefix(PREFIX), list(short), n=5, cutoff=0.4)
-    hint = "相近的有：" + "、".join(short[c] for c in close) if close else "可以先列出法律目录查看全称"
+    close = [short[c] for c in difflib.get_close_matches(wanted.removeprefix(PREFIX), list(short), n=5, cutoff=0.4)]
+    suggestions = list(dict.fromkeys(containing + close))[:8]
+    hint = "相近的有：" + "、".join(suggestions) + "。请写全称" if suggestions else "可以先列出法律目录查看全称"
     raise UserError(f"法律库里没有“{wanted}”。{hint}")
 
 

@@ -90,6 +90,7 @@ _HEADING_PATTERNS: list[tuple[re.Pattern, int]] = [
 ]
 ARTICLE_START = re.compile(rf"^(第[{_NUM}\d]+条(?:之[{_CN}]+)?)(?:[\s\u3000]+|$)")
 _SENTENCE_END = re.compile(r"[。；;…]|[！？!?](?!$)")
+_LIST_ITEM = re.compile(r"[，,、？?！!]|[：:](?!$)")
 MAX_HEADING_CHARS = 40
 
 
@@ -98,14 +99,16 @@ def heading_level(line: str) -> int | None:
 
     Only short lines without sentence punctuation count, so a numbered step such
     as "1. 立即拨打110报警，并通知家属。" stays a paragraph. Levels 1-2 may end
-    with a question mark ("（三）遇到家暴怎么办？"); level 3 may not contain a comma.
+    with a question mark ("（三）遇到家暴怎么办？"); level 3 (1. / （1）) is stricter, since
+    numbered list items look alike: no comma, 、 or question mark, and a colon only at the end.
     """
     line = line.strip()
     if not line or len(line) > MAX_HEADING_CHARS or _SENTENCE_END.search(line):
         return None
     for pattern, level in _HEADING_PATTERNS:
-        if pattern.match(line):
-            if level == 3 and not line.startswith("第") and (re.search(r"[，,？?！!]", line)):
+        match = pattern.match(line)
+        if match:
+            if level == 3 and not line.startswith("第") and _LIST_ITEM.search(line[match.end() :]):
                 return None
             return level
     return None

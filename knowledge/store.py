@@ -18,13 +18,14 @@ import json
 import sqlite3
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from ingest.chunking import chunk_document
+from ingest.chunking import CHUNKER_VERSION, chunk_document
 from ingest.loaders import load_file
 from ingest.textutil import tokenize
 from ingest.types import Chunk, LoadedDocument
@@ -223,7 +224,7 @@ class KnowledgeBase:
 
         ``chunks``/``vectors`` let a caller pass precomputed ones (benchmarks, imports).
         """
-        content_hash = content_hash or text_sha256(doc)
+        content_hash = f"{content_hash or text_sha256(doc)}:c{CHUNKER_VERSION}"
         with self._lock:
             old = self.find_document(doc.source)
             if old and old.meta.get("content_hash") == content_hash:
@@ -391,10 +392,18 @@ class KnowledgeBase:
             rows = self._conn.execute(
                 "SELECT c.id, c.tokens, d.doc_type FROM chunks c JOIN documents d ON d.id=c.doc_id ORDER BY c.id"
             ).fetchall()
-            self._bm25 = BM25Index([r[0] for r in rows], [r[1].split() for r in rows])
+            token_lists = [r[1].split() for r in rows]
+            self._bm25 = BM25Index([r[0] for r in rows], token_lists)
+            self._doc_freq = Counter(t for toks in token_lists for t in set(toks))
             self._doc_types = {r[0]: r[2] for r in rows}
             self._types_arr = np.array([r[2] for r in rows], dtype=object)
         return self._bm25
+
+    def doc_freq(self, tokens: list[str]) -> tuple[dict[str, int], int]:
+        """How many chunks contain each token, and the number of chunks (for IDF weights)."""
+        with self._lock:
+            self._ensure_bm25()
+            return {t: self._doc_freq.get(t, 0) for t in tokens}, len(self._bm25)
 
     def bm25_search(self, query_tokens: list[str], k: int, doc_types: list[str] | None = None) -> list[tuple[int, float]]:
         with self._lock:

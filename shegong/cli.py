@@ -75,7 +75,7 @@ def _install_defaults() -> None:
 def setup() -> None:
     """建立默认知识库：示例手册、权责清单、案例集和常用国家法律。"""
     _install_defaults()
-    stats()
+    stats(None)
 
 
 @app.command()
@@ -333,6 +333,64 @@ def models_status() -> None:
 
     for name in BUNDLED_MODELS:
         typer.echo(f"{name}: {json.dumps(model_status(name), ensure_ascii=False)}")
+
+
+# ---------------------------------------------------------------- users
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="用户名"),
+    role: str = typer.Option("社工", "--role", help="社工 | 督导 | 学员 | 管理员"),
+    password: Optional[str] = typer.Option(None, "--password", help="不给则自动生成并显示"),
+) -> None:
+    """新建账号。"""
+    from shegong import accounts
+
+    pw = password or accounts.generate_password()
+    user = accounts.create_user(name, pw, role)
+    typer.echo(f"已新建账号 {user.username}（{user.role}）" + ("" if password else f"，初始密码：{pw}"))
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """列出全部账号。"""
+    from shegong import accounts
+
+    users = accounts.list_users()
+    if not users:
+        typer.echo("还没有账号。首次启动网页版时会自动建立管理员账号，或运行 shegong user add 名字 --role 管理员")
+    for u in users:
+        typer.echo(f"{u.username}\t{u.role}\t建立于 {u.created_at}\t最近登录 {u.last_login or '从未'}")
+
+
+@user_app.command("role")
+def user_role(name: str = typer.Argument(...), role: str = typer.Argument(..., help="社工 | 督导 | 学员 | 管理员")) -> None:
+    """修改账号的角色。"""
+    from shegong import accounts
+
+    user = accounts.set_role(name, role)
+    typer.echo(f"{user.username} 的角色已改为 {user.role}")
+
+
+@user_app.command("passwd")
+def user_passwd(name: str = typer.Argument(...),
+                password: Optional[str] = typer.Option(None, "--password", help="不给则自动生成并显示")) -> None:
+    """重置账号密码。"""
+    from shegong import accounts
+
+    pw = password or accounts.generate_password()
+    accounts.set_password(name, pw)
+    typer.echo(f"已重置 {name} 的密码" + ("" if password else f"，新密码：{pw}"))
+
+
+@user_app.command("remove")
+def user_remove(name: str = typer.Argument(...), yes: bool = typer.Option(False, "--yes", "-y")) -> None:
+    """删除账号。"""
+    from shegong import accounts
+
+    if not yes and not typer.confirm(f"确定删除账号「{name}」？"):
+        raise typer.Exit(1)
+    accounts.delete_user(name)
+    typer.echo(f"已删除账号 {name}")
 
 
 @app.command("app")

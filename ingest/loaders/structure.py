@@ -57,10 +57,12 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
     """Re-join visual lines (PDF text, OCR output) into paragraphs.
 
     A paragraph ends at a line ending in 。！？；：, at a heading line, or at a line
-    clearly shorter than the longest line (the last line of a paragraph).
+    clearly shorter than a full line (the last line of a paragraph). The full line
+    width is the 90th percentile of line lengths, so a few long lines do not skew it.
     """
     lines = [line.strip() for line in lines]
-    width = max((len(line) for line in lines), default=0)
+    lengths = sorted(len(line) for line in lines if line)
+    width = lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
     paragraphs: list[str] = []
     current = ""
     for line in lines:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.loaders.structure import build_blocks
+from ingest.loaders.structure import build_blocks, join_wrapped_lines
 from ingest.textutil import detect_decode
 from ingest.types import Block, LoadedDocument
 
@@ -19,9 +19,9 @@ def _read(path: Path) -> tuple[str, str]:
 
 
 def load_txt(path: Path) -> LoadedDocument:
-    """One paragraph per non-empty line; Chinese-numbered short lines become headings."""
+    """Paragraphs from lines (hard-wrapped lines are re-joined); Chinese-numbered short lines become headings."""
     text, encoding = _read(path)
-    blocks = build_blocks((line, None) for line in text.split("\n"))
+    blocks = build_blocks((paragraph, None) for paragraph in join_wrapped_lines(text.split("\n")))
     return LoadedDocument(title="", source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding})
 
 
@@ -31,24 +31,26 @@ def load_markdown(path: Path) -> LoadedDocument:
     Paragraphs are runs of non-blank lines; numbered lists stay paragraphs.
     """
     text, encoding = _read(path)
-    lines = text.split("\n")
-    h1 = [m for m in map(_MD_HEADING.match, lines) if m and len(m.group(1)) == 1]
+    lines: list[tuple[str, bool]] = []  # (line, inside a ``` code block)
+    in_code = False
+    for line in text.split("\n"):
+        if _MD_FENCE.match(line.strip()):
+            in_code = not in_code
+        else:
+            lines.append((line, in_code))
+    h1 = [m for line, code in lines if not code and (m := _MD_HEADING.match(line)) and len(m.group(1)) == 1]
     title = h1[0].group(2) if len(h1) == 1 else ""
 
     blocks: list[Block] = []
     paragraph: list[str] = []
-    in_code = False
 
     def flush() -> None:
         if paragraph:
             blocks.append(Block(kind="paragraph", text="\n".join(paragraph)))
             paragraph.clear()
 
-    for line in lines:
-        if _MD_FENCE.match(line.strip()):
-            in_code = not in_code
-            continue
-        heading = None if in_code else _MD_HEADING.match(line)
+    for line, code in lines:
+        heading = None if code else _MD_HEADING.match(line)
         if heading:
             flush()
             level, heading_text = len(heading.group(1)), heading.group(2).strip()

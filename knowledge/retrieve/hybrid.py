@@ -9,6 +9,7 @@ question ("民法典第一千零四十二条") puts that article first.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -89,6 +90,17 @@ class HybridRetriever:
 
     def search(self, question: str, k: int = 10, **kw) -> list[Hit]:
         return self.retrieve(question, k, **kw).hits
+
+    def idf(self, tokens: list[str], kbs: list[str] | None = None) -> dict[str, float]:
+        """Inverse document frequency of each token over the selected KBs (unknown words weigh most)."""
+        df: dict[str, int] = dict.fromkeys(tokens, 0)
+        n = 0
+        for kb in self.library.select(kbs):
+            counts, size = kb.doc_freq(tokens)
+            n += size
+            for t, c in counts.items():
+                df[t] += c
+        return {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
 
     def article_exists(self, law: str, article: str) -> bool:
         """Is ``law`` ``article`` (e.g. 老年人权益保障法, 第十八条) in any KB? Used to verify citations."""

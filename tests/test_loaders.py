@@ -1,0 +1,437 @@
+"""Loaders on real files made in tmp_path: good files, and every kind of bad one."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.chunking import chunk_document
+from ingest.loaders import load_file
+from ingest.textutil import normalize
+from shegong.config import reset_settings
+from shegong.errors import BadDocument, UnsupportedFile, UserError
+
+
+# --- file makers ---
+
+
+def make_pdf(path: Path, pages: list[list[str]]) -> Path:
+    """A real PDF with a Chinese text layer (Adobe CID font, no font file needed)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path))
+    for lines in pages:
+        c.setFont("STSong-Light", 11)
+        y = 800
+        for line in lines:
+            c.drawString(40, y, line)
+            y -= 18
+        c.showPage()
+    c.save()
+    return path
+
+
+HANDBOOK_PAGES = [
+    [
+        "七、独居老人走访",
+        "（一）走访频次",
+        "网格员每周至少上门走访一次独居老人。",
+        "遇到高温或寒潮天气，应当增加电话问",  # a paragraph wrapped over two lines
+        "候，并提醒老人备好常用药。",
+    ],
+    [
+        "（二）处置步骤",
+        "1. 敲门无人应答",
+        "先电话联系老人和紧急联系人，再请物业协助开门。",
+        "发现老人倒地时，不要随意搬动，立即拨打120。",
+    ],
+]
+
+
+def cjk_font() -> str | None:
+    """A system font with Chinese glyphs (Debian: fonts-wqy-microhei or fonts-noto-cjk)."""
+    if shutil.which("fc-list"):
+        out = subprocess.run(["fc-list", ":lang=zh", "file"], capture_output=True, text=True).stdout
+        files = [line.split(":")[0].strip() for line in out.splitlines() if line.strip()]
+        if files:
+            return sorted(files)[0]
+    return None
+
+
+# --- PDF ---
+
+
+def test_pdf_chinese_text_with_pages_and_headings(tmp_path):
+    doc = load_file(make_pdf(tmp_path / "走访手册.pdf", HANDBOOK_PAGES))
+    assert doc.title == "走访手册" and doc.doc_type == "handbook"
+    assert doc.meta["pages"] == 2 and not doc.warnings
+    headings = [(b.text, b.level, b.page) for b in doc.blocks if b.kind == "heading"]
+    assert headings == [
+        ("七、独居老人走访", 1, 1),
+        ("（一）走访频次", 2, 1),
+        ("（二）处置步骤", 2, 2),
+        ("1. 敲门无人应答", 3, 2),
+    ]
+    chunks = chunk_document(doc)
+    by_text = {c.text.split("\n")[0][:6]: c for c in chunks}
+    first = by_text["网格员每周至"]
+    assert first.location == "第1页 · 七、独居老人走访 › （一）走访频次"
+    assert first.meta["page"] == 1
+    assert first.text == "网格员每周至少上门走访一次独居老人。\n遇到高温或寒潮天气，应当增加电话问候，并提醒老人备好常用药。"
+    second = next(c for c in chunks if "拨打120" in c.text)
+    assert second.meta["page"] == 2
+    assert second.location.startswith("第2页 · 七、独居老人走访 › （二）处置步骤")
+
+
+def test_pdf_encrypted_is_refused(tmp_path):
+    from pypdf import PdfWriter
+
+    plain = make_pdf(tmp_path / "plain.pdf", HANDBOOK_PAGES)
+    writer = PdfWriter(clone_from=str(plain))
+    writer.encrypt("secret")
+    locked = tmp_path / "locked.pdf"
+    writer.write(str(locked))
+    with pytest.raises(BadDocument, match="加密"):
+        load_file(locked)
+
+
+def test_pdf_with_empty_user_password_opens(tmp_path):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=str(make_pdf(tmp_path / "plain.pdf", HANDBOOK_PAGES)))
+    writer.encrypt("", owner_password="owner-only")  # opens without a password in any viewer
+    path = tmp_path / "owner.pdf"
+    writer.write(str(path))
+    assert any("独居老人" in b.text for b in load_file(path).blocks)
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
+def test_pdf_truncated_is_bad_document(tmp_path, keep):
+    data = make_pdf(tmp_path / "full.pdf", HANDBOOK_PAGES).read_bytes()
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(BadDocument, match="损坏"):
+        load_file(broken)
+
+
+def test_not_a_pdf_is_bad_document(tmp_path):
+    fake = tmp_path / "report.pdf"
+    fake.write_text("这其实是一段文字，不是 PDF。" * 20, encoding="utf-8")
+    with pytest.raises(BadDocument, match="损坏"):
+        load_file(fake)
+
+
+def test_scanned_pdf_is_read_with_ocr(tmp_path):
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_file = cjk_font()
+    lines = ["独居老人走访记录", "发现老人倒地先拨打急救电话"] if font_file else ["HOTLINE 12345", "ROOM 2026"]
+    font = ImageFont.truetype(font_file, 44) if font_file else ImageFont.load_default(size=44)
+    image = Image.new("RGB", (1200, 500), "white")
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((60, 80 + 120 * i), line, font=font, fill="black")
+    path = tmp_path / "扫描件.pdf"
+    image.save(path, "PDF", resolution=150)  # an image only, no text layer
+
+    doc = load_file(path)
+    assert doc.meta["ocr"] is True
+    assert any("OCR" in w for w in doc.warnings)
+    text = "".join(b.text for b in doc.blocks)
+    if font_file:
+        assert "老人" in text and "急救电话" in text
+    else:
+        assert "12345" in text and "2026" in text
+    assert all(b.page == 1 for b in doc.blocks)
+
+
+def test_pdf_without_text_or_readable_images_is_refused(tmp_path):
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "blank.pdf"
+    c = canvas.Canvas(str(path))
+    c.rect(100, 100, 200, 200)  # a drawing, no text, no image
+    c.showPage()
+    c.save()
+    with pytest.raises(BadDocument, match="扫描件"):
+        load_file(path)
+
+
+# --- plain text and Markdown ---
+
+
+GUIDE = "一、证件办理\n（一）无犯罪记录证明\n本人携带身份证到户籍所在地派出所申请。\n1. 立即拨打110报警，并通知家属。\n"
+
+
+def test_gbk_txt_is_decoded(tmp_path):
+    path = tmp_path / "办事指南.txt"
+    path.write_bytes(GUIDE.encode("gbk"))
+    doc = load_file(path)
+    assert doc.meta["encoding"] == "gb18030"
+    assert [b.text for b in doc.blocks if b.kind == "heading"] == ["一、证件办理", "（一）无犯罪记录证明"]
+    paragraphs = [b.text for b in doc.blocks if b.kind == "paragraph"]
+    assert paragraphs == ["本人携带身份证到户籍所在地派出所申请。", "1. 立即拨打110报警，并通知家属。"]
+
+
+@pytest.mark.parametrize("encoding,reported", [("utf-8", "utf-8"), ("utf-8-sig", "utf-8"), ("utf-16", "utf-16")])
+def test_unicode_txt_is_decoded(tmp_path, encoding, reported):
+    path = tmp_path / "guide.txt"
+    path.write_bytes(GUIDE.encode(encoding))
+    doc = load_file(path)
+    assert doc.meta["encoding"] == reported
+    assert doc.blocks[0].text == "一、证件办理"
+
+
+def test_hard_wrapped_txt_lines_are_rejoined(tmp_path):
+    path = tmp_path / "wrapped.txt"
+    path.write_text(
+        "二、邻里纠纷调解\n调解员接到居民反映后，应当在两个工作\n日内联系双方当事人，了解纠纷的起因\n和经过。\n"
+        "调解达成协议的，可以制作书面调解协议\n书。\n",
+        encoding="utf-8",
+    )
+    doc = load_file(path)
+    assert [b.text for b in doc.blocks] == [
+        "二、邻里纠纷调解",
+        "调解员接到居民反映后，应当在两个工作日内联系双方当事人，了解纠纷的起因和经过。",
+        "调解达成协议的，可以制作书面调解协议书。",
+    ]
+
+
+def test_binary_file_named_txt_is_refused(tmp_path):
+    path = tmp_path / "photo.txt"
+    path.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(BadDocument, match="编码"):
+        load_file(path)
+
+
+def test_markdown_headings_and_title(tmp_path):
+    path = tmp_path / "notes.md"
+    path.write_text(
+        "# 社区消防检查手册\n\n## 消防通道\n\n### 检查要点\n\n楼道不得堆放杂物。\n电动车不得在楼道充电。\n\n"
+        "1. 拍照留存\n2. 通知物业\n\n```\n# 这不是标题\n```\n",
+        encoding="utf-8",
+    )
+    doc = load_file(path)
+    assert doc.title == "社区消防检查手册"
+    assert [(b.text, b.level) for b in doc.blocks if b.kind == "heading"] == [("消防通道", 2), ("检查要点", 3)]
+    assert "1. 拍照留存\n2. 通知物业" in [b.text for b in doc.blocks]
+    assert doc.meta["encoding"] == "utf-8"
+    chunk = chunk_document(doc)[0]
+    assert chunk.location == "消防通道 › 检查要点"
+    assert "社区消防检查手册" in chunk.index_text
+
+
+def test_policy_txt_with_articles(tmp_path):
+    text = (
+        "某市居家养老服务办法\n第一章 总则\n第一条 为了规范居家养老服务，制定本办法。\n"
+        "第二条 本办法适用于本市行政区域。\n第二章 服务内容\n第三条 居家养老服务包括：\n"
+        "（一）助餐服务；\n（二）上门探访；\n第四条 本办法自发布之日起施行。\n"
+    )
+    path = tmp_path / "居家养老服务办法.txt"
+    path.write_text(text, encoding="utf-8")
+    doc = load_file(path)
+    assert doc.doc_type == "policy"
+    articles = [b for b in doc.blocks if b.kind == "article"]
+    assert [a.label for a in articles] == ["第一条", "第二条", "第三条", "第四条"]
+    assert articles[2].text == "居家养老服务包括：\n（一）助餐服务；\n（二）上门探访；"
+    locations = [c.location for c in chunk_document(doc) if c.meta.get("article")]
+    assert locations[2] == "第二章 服务内容 › 第三条"
+
+
+def test_traditional_text_simplified_only_in_index(tmp_path):
+    sentence = "社區居民委員會應當協助辦理。"
+    path = tmp_path / "繁體.txt"
+    path.write_text(sentence, encoding="utf-8")
+    chunk = chunk_document(load_file(path))[0]
+    assert chunk.text == sentence
+    assert "社区居民委员会应当协助办理" in chunk.index_text
+    assert "會" not in chunk.index_text and normalize("ＡＢＣ　１２３") == "ABC 123"
+
+
+# --- empty, unsupported, too large ---
+
+
+@pytest.mark.parametrize("name", ["empty.txt", "empty.pdf", "empty.docx", "empty.xlsx", "empty.csv", "empty.md"])
+def test_empty_file_is_refused(tmp_path, name):
+    path = tmp_path / name
+    path.touch()
+    with pytest.raises(BadDocument, match="空"):
+        load_file(path)
+
+
+def test_whitespace_only_file_is_refused(tmp_path):
+    path = tmp_path / "blank.txt"
+    path.write_text(" \n\n\u3000\n", encoding="utf-8")
+    with pytest.raises(BadDocument, match="没有"):
+        load_file(path)
+
+
+@pytest.mark.parametrize("name", ["setup.exe", "slides.pptx", "noext"])
+def test_unsupported_type(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"MZ\x90\x00" * 10)
+    with pytest.raises(UnsupportedFile, match="不支持的文件类型") as err:
+        load_file(path)
+    assert "PDF、Word(.docx)、TXT、Markdown、Excel(.xlsx)、CSV" in str(err.value)
+
+
+def test_old_word_format_gets_a_hint(tmp_path):
+    path = tmp_path / "old.doc"
+    path.write_bytes(b"\xd0\xcf\x11\xe0" * 10)
+    with pytest.raises(UnsupportedFile, match=r"另存为 \.docx"):
+        load_file(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(BadDocument, match="找不到"):
+        load_file(tmp_path / "nowhere.pdf")
+
+
+@pytest.mark.parametrize("name", ["big.pdf", "big.txt"])
+def test_too_large_file_is_refused_before_reading(tmp_path, name):
+    path = tmp_path / name
+    with open(path, "wb") as f:
+        f.truncate(200 * 1024 * 1024)  # sparse: no disk used
+    start = time.monotonic()
+    with pytest.raises(BadDocument) as err:
+        load_file(path)
+    assert time.monotonic() - start < 1.0
+    assert "200.0 MB" in str(err.value) and "100 MB" in str(err.value)
+
+
+def test_upload_limit_comes_from_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHEGONG_MAX_UPLOAD_MB", "1")
+    reset_settings()
+    path = tmp_path / "medium.txt"
+    path.write_text("社区" * 400_000, encoding="utf-8")  # 2.4 MB
+    with pytest.raises(BadDocument, match="1 MB"):
+        load_file(path)
+
+
+def test_unknown_doc_type_is_refused(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("内容。", encoding="utf-8")
+    with pytest.raises(UserError, match="资料类型"):
+        load_file(path, doc_type="novel")
+
+
+def test_doc_type_title_and_sample_flag(tmp_path):
+    samples = tmp_path / "knowledge" / "samples"
+    samples.mkdir(parents=True)
+    path = samples / "北京市养老服务条例（示例）.txt"
+    path.write_text("内容。", encoding="utf-8")
+    doc = load_file(path)
+    assert doc.title == "北京市养老服务条例（示例）" and doc.doc_type == "policy" and doc.meta["sample"] is True
+    other = tmp_path / "走访手册.txt"
+    other.write_text("内容。", encoding="utf-8")
+    doc = load_file(other, doc_type="case", title="我的标题")
+    assert (doc.title, doc.doc_type, "sample" in doc.meta) == ("我的标题", "case", False)
+
+
+# --- Word ---
+
+
+def test_docx_heading_styles_tables_and_numbered_lines(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_heading("社区工作手册", level=0)  # Title style
+    document.add_heading("家庭暴力处置", level=1)
+    document.add_heading("接到求助", level=2)
+    document.add_paragraph("先确认求助人是否安全。必要时协助申请人身安全保护令。")
+    document.add_paragraph("（一）后续跟进")  # Normal style, Chinese numbering
+    document.add_paragraph("一周内回访一次。")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "机构", "电话"
+    table.cell(1, 0).text, table.cell(1, 1).text = "妇联", "12338"
+    path = tmp_path / "手册.docx"
+    document.save(str(path))
+
+    doc = load_file(path)
+    assert doc.title == "社区工作手册"
+    assert [(b.text, b.level) for b in doc.blocks if b.kind == "heading"] == [
+        ("家庭暴力处置", 1),
+        ("接到求助", 2),
+        ("（一）后续跟进", 2),
+    ]
+    assert "机构 | 电话" in [b.text for b in doc.blocks] and "妇联 | 12338" in [b.text for b in doc.blocks]
+    chunks = chunk_document(doc)
+    assert chunks[0].location == "家庭暴力处置 › 接到求助" and "保护令" in chunks[0].text
+    assert chunks[0].meta["path"] == ["家庭暴力处置", "接到求助"]
+    assert chunks[1].location == "家庭暴力处置 › （一）后续跟进" and "12338" in chunks[1].text
+
+
+def test_corrupt_docx_is_bad_document(tmp_path):
+    path = tmp_path / "broken.docx"
+    path.write_bytes(b"PK\x03\x04 not really a zip" * 10)
+    with pytest.raises(BadDocument, match="Word"):
+        load_file(path)
+
+
+# --- tables ---
+
+
+CASES = [
+    ["标题", "场景", "问题", "做法"],
+    ["独居老人失联", "独居老人两天没有出门", "联系不上老人", "联系家属并请物业开门"],
+    [None, None, None, None],
+    ["邻里噪音纠纷", "楼上装修噪音", "邻居多次投诉", "组织人民调解"],
+    ["低保申请", "老人不会填表", None, "网格员上门代办"],
+]
+
+
+def test_xlsx_rows_become_records(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "空表"
+    sheet = workbook.create_sheet("案例")
+    for row in CASES:
+        sheet.append(row)
+    path = tmp_path / "案例库.xlsx"
+    workbook.save(str(path))
+
+    doc = load_file(path)
+    assert doc.doc_type == "case" and doc.meta["sheet"] == "案例"
+    chunks = chunk_document(doc)
+    assert [c.location for c in chunks] == ["案例 1 · 独居老人失联", "案例 2 · 邻里噪音纠纷", "案例 3 · 低保申请"]
+    assert chunks[0].text == "标题：独居老人失联\n场景：独居老人两天没有出门\n问题：联系不上老人\n做法：联系家属并请物业开门"
+    assert chunks[2].meta["fields"] == {"标题": "低保申请", "场景": "老人不会填表", "做法": "网格员上门代办"}
+    assert "邻里噪音纠纷" in chunks[1].index_text and "人民调解" in chunks[1].index_text
+
+
+def test_xlsx_with_header_only_is_refused(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["标题", "做法"])
+    path = tmp_path / "空案例.xlsx"
+    workbook.save(str(path))
+    with pytest.raises(BadDocument, match="没有数据行"):
+        load_file(path)
+
+
+def test_corrupt_xlsx_is_bad_document(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"this is not a spreadsheet" * 10)
+    with pytest.raises(BadDocument, match="Excel"):
+        load_file(path)
+
+
+def test_gbk_csv(tmp_path):
+    path = tmp_path / "案例.csv"
+    with open(path, "w", encoding="gbk", newline="") as f:
+        csv.writer(f).writerows([[c or "" for c in row] for row in CASES])
+    doc = load_file(path)
+    assert doc.meta["encoding"] == "gb18030"
+    records = [b for b in doc.blocks if b.kind == "record"]
+    assert [r.label for r in records] == ["独居老人失联", "邻里噪音纠纷", "低保申请"]
+    assert records[1].fields["做法"] == "组织人民调解"
