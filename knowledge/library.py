@@ -29,6 +29,9 @@ BUNDLED_SAMPLES = [
 ]
 LAWS_KB = "政策法规"
 CASES_KB = "案例库"
+HANDBOOK_KB = "手册"
+KB_FOR_TYPE = {"handbook": HANDBOOK_KB, "policy": LAWS_KB, "law": LAWS_KB, "case": CASES_KB}  # default KB per type
+SUPPORTED_SUFFIXES = {".pdf", ".docx", ".txt", ".md", ".markdown", ".xlsx", ".csv"}
 
 _VALID_NAME = re.compile(r"^[\w\u4e00-\u9fff\-]{1,40}$")
 

@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from knowledge.library import KB_FOR_TYPE, SUPPORTED_SUFFIXES
 from shegong.errors import UserError
 
 app = typer.Typer(help="社工助手：本地知识库检索与问答", no_args_is_help=True, add_completion=False)
@@ -22,9 +23,6 @@ app.add_typer(laws_app, name="laws")
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(user_app, name="user")
-
-SUPPORTED = {".pdf", ".docx", ".txt", ".md", ".markdown", ".xlsx", ".csv"}
-KB_FOR_TYPE = {"handbook": "手册", "policy": "政策法规", "law": "政策法规", "case": "案例库"}
 
 
 def _fail(msg: str) -> None:
@@ -90,7 +88,7 @@ def ingest(
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in SUPPORTED)
+            files += sorted(f for f in p.rglob("*") if f.suffix.lower() in SUPPORTED_SUFFIXES)
         elif p.exists():
             files.append(p)
         else:

@@ -1,0 +1,83 @@
+"""Start the real app (``python app.py``) in a subprocess for the HTTP and browser tests.
+
+The data directory is prepared before the start: a copy of the session's
+sample knowledge bases and one account per role, so the app needs no
+first-run setup and answers at once (``SHEGONG_LLM_BACKEND=none``: extractive).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shegong.config import reset_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "test-pass-123"
+USERS = {"admin": "管理员", "dudao": "督导", "shegong": "社工"}
+
+
+@dataclass
+class AppServer:
+    url: str
+    home: Path
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_home(home: Path, sample_kbs_dir: Path) -> None:
+    from shegong import accounts
+
+    shutil.copytree(sample_kbs_dir, home / "kbs")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEGONG_HOME", str(home))
+        reset_settings()
+        for name, role in USERS.items():
+            accounts.create_user(name, PASSWORD, role)
+    reset_settings()
+
+
+@contextmanager
+def running_app(home: Path, timeout: float = 180):
+    port = free_port()
+    env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none", SHEGONG_APP_PORT=str(port),
+               SHEGONG_APP_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    log = home / "app.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"app did not start in {timeout}s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield AppServer(url=url, home=home, log=log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

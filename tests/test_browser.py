@@ -1,0 +1,95 @@
+"""A real browser (Debian's headless Chromium via Playwright): sign in, ask, see a source card.
+
+Saves test-output/browser_answer.png. Needs ``chromium`` (``bash scripts/setup.sh --dev`` installs it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from appserver import PASSWORD, ROOT, prepare_home, running_app
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUT = ROOT / "test-output"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, sample_kbs_dir):
+    home = tmp_path_factory.mktemp("browserhome")
+    prepare_home(home, sample_kbs_dir)
+    with running_app(home) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("没有安装 chromium（运行 bash scripts/setup.sh --dev 或 apt-get install chromium）")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright 未安装（pip install playwright）")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def sign_in(page, url: str, name: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("input[type=password]", timeout=30_000)
+    page.locator("input").first.fill(name)
+    page.locator("input[type=password]").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#sg-question textarea", timeout=30_000)
+    page.get_by_text("当前账号").wait_for(state="visible", timeout=30_000)  # filled in by the load event
+
+
+def test_sign_in_ask_and_see_a_source_card(server, browser):
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    sign_in(page, server.url, "shegong")
+    assert "shegong（社工）" in page.locator("#sg-who").inner_text()
+    # a 社工 does not see the supervisor and admin tabs
+    assert page.get_by_role("tab", name="知识库").count() == 0
+    assert page.get_by_role("tab", name="账号", exact=True).count() == 0
+
+    page.fill("#sg-question textarea", "子女不赡养老人，法律上有什么规定？")
+    page.keyboard.press("Enter")
+    card = page.locator(".sg-card").first
+    card.wait_for(state="visible", timeout=60_000)
+    page.wait_for_timeout(800)  # let the final render settle
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "browser_answer.png"))
+
+    assert card.is_visible()
+    assert "老年人权益保障法" in card.inner_text()
+    assert page.locator(".sg-card mark").count() > 0
+    assert page.locator(".sg-extractive").first.is_visible()  # extractive mode is labelled
+    # the whole passage unfolds under 查看原文
+    card.locator("summary").click()
+    assert card.locator(".sg-fulltext").is_visible()
+    page.close()
+
+
+def test_supervisor_uploads_on_a_phone(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    sign_in(page, server.url, "dudao")
+    page.get_by_role("tab", name="知识库").click()
+    page.get_by_text("社区工作指导手册（示例）").filter(visible=True).first.wait_for(timeout=30_000)
+
+    f = tmp_path / "垃圾分类督导排班.txt"
+    f.write_text("垃圾分类督导排班\n\n每天早七点到九点、晚六点到八点，志愿者在投放点值守，指导居民分类投放。\n",
+                 encoding="utf-8")
+    page.locator("#sg-upload input[type=file]").set_input_files(str(f))
+    page.get_by_text(f.name).first.wait_for(timeout=30_000)  # uploaded to the server
+    page.get_by_role("button", name="开始导入").click()
+    result = page.get_by_label("导入结果")
+    page.wait_for_function("el => el.value.includes('✓')", arg=result.element_handle(), timeout=60_000)
+    assert "✓ 垃圾分类督导排班：已加入" in result.input_value()
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "browser_kb_phone.png"), full_page=True)
+    page.close()
