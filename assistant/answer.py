@@ -169,7 +169,8 @@ class Answerer:
             yield Event("final", answer=ans)
             return
 
-        ans.sources = select_sources(hits, result.query.keyword_text, self.max_sources)
+        ans.sources = select_sources(pick_hits(hits, mode, self.max_sources), result.query.keyword_text,
+                                     self.max_sources)
         if any(s.hit.meta.get("instructions_removed") for s in ans.sources):
             ans.warnings.append("资料中有像是对模型下指令的句子，已忽略，请督导检查该资料。")
         yield Event("sources", answer=ans)
@@ -293,6 +294,21 @@ class Answerer:
                 f"- 《{s.hit.title}》{s.hit.location}" for s in nearest)
         text += "\n建议：" + referral(question)
         return text
+
+
+# The kind of source each mode must not go without, when retrieval found one in its top 8.
+MODE_NEEDS = {"policy": ("law", "policy"), "solution": ("case",)}
+
+
+def pick_hits(hits: list[Hit], mode: Mode, n: int) -> list[Hit]:
+    """Top ``n`` hits, but 找政策 always sees a law/policy and 搜方案 a similar case if one was retrieved."""
+    chosen = hits[:n]
+    needed = MODE_NEEDS[mode]
+    if chosen and not any(h.doc_type in needed for h in chosen):
+        extra = next((h for h in hits[n:] if h.doc_type in needed), None)
+        if extra is not None:
+            chosen = chosen[:-1] + [extra]
+    return chosen
 
 
 def normalise_markers(text: str) -> str:

@@ -81,14 +81,17 @@ def support(sentence: str, source: str) -> float:
     return len(words & _content_tokens(source)) / len(words)
 
 
-def attribute(text: str, sources: list[str], question: str = "", min_support: float = 0.3) -> tuple[str, list[str]]:
+def attribute(text: str, sources: list[str], question: str = "",
+              min_support: float = 0.3) -> tuple[str, list[str], list[int]]:
     """Add missing [n] markers by word overlap, drop unsupported sentences and filler lines.
 
-    Returns the new text and the removed sentences.
+    Returns the new text, the removed sentences, and the sources the model
+    named on a line of their own ("依据的资料：[1]、[3]"; the line itself is dropped).
     """
     source_words = [_content_tokens(s) for s in sources]
     question_words = _content_tokens(question)
     removed: list[str] = []
+    declared: list[int] = []
     lines_out = []
     lines = [ln for ln in text.splitlines()]
     has_content = any(ln.strip() and NOT_FOUND not in ln for ln in lines)
@@ -98,6 +101,10 @@ def attribute(text: str, sources: list[str], question: str = "", min_support: fl
             continue
         if NOT_FOUND in line and has_content:
             continue  # "资料中没有提到" beside a real answer is filler
+        if CITE.search(line) and len(re.sub(r"[\s:：、,，。;；]|依据|资料|来源|参考|的|编号", "", CITE.sub("", line))) == 0:
+            # "依据的资料：[1]、[3]": the model names its sources on a line of their own
+            declared.extend(int(n) for n in CITE.findall(line))
+            continue
         prefix = re.match(r"^\s*(?:结论[:：]|要点[:：]|步骤[:：]|\d+[.、．]|[-•·])?\s*", line).group(0)
         kept = []
         for sentence in filter(str.strip, SENTENCE_END.split(line[len(prefix):])):
@@ -120,7 +127,7 @@ def attribute(text: str, sources: list[str], question: str = "", min_support: fl
             lines_out.append(prefix.strip())
     out = "\n".join(_renumber(lines_out))
     out = re.sub(r"(要点|步骤)[:：]\s*$", "", out.strip()).strip()
-    return out, removed
+    return out, removed, [n for n in dict.fromkeys(declared) if 1 <= n <= len(sources)]
 
 
 def _renumber(lines: list[str]) -> list[str]:
@@ -168,10 +175,10 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
                           + "、".join(dict.fromkeys(v.invalid_articles)))
 
     # 0. attribution runs after the checks above so their findings are reported as such
-    v.text, removed = attribute(v.text, sources, question)
+    v.text, removed, declared = attribute(v.text, sources, question)
     if removed:
         v.warnings.append(f"已删除 {len(removed)} 句在资料中找不到依据的内容")
-    v.used_sources = sorted({int(n) for n in CITE.findall(v.text)})
+    v.used_sources = sorted({int(n) for n in CITE.findall(v.text)} | set(declared))
 
     # 3. numbers must come from the cited sources (or from the question itself)
     cited = [sources[n - 1] for n in v.used_sources] or sources

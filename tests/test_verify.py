@@ -82,3 +82,10 @@ def test_attribution_adds_markers_and_drops_unsupported_sentences():
     assert v.text == "结论：子女应当经常看望老年人[1]。\n要点：\n1. 家庭成员不得忽视、冷落老年人[1]。"
     assert v.used_sources == [1]
     assert any("找不到依据" in w for w in v.warnings)
+
+
+def test_sources_named_on_their_own_line_count_as_cited():
+    raw = "结论：子女应当经常看望老年人。\n依据的资料：[1]、[2]"
+    v = verify_answer(raw, SOURCES, lambda *_: True, "子女要不要看望老人")
+    assert "依据的资料" not in v.text
+    assert v.used_sources == [1, 2]
