@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from eval.common import DATA_DIR, load_jsonl, percentile
-from ingest.textutil import tokenize
 from ingest.types import Chunk, LoadedDocument
+from knowledge.index.bm25 import keyword_terms
 from knowledge.library import Library
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalConfig
 
@@ -57,7 +57,7 @@ def measure(library: Library, kbs: list[str], queries: list[str]) -> dict:
             kb.dense_search(qvecs[q], 40)
 
     def bm25_only(q):
-        toks = tokenize(q)
+        toks = keyword_terms(q)
         for kb in selected:
             kb.bm25_search(toks, 40)
 

@@ -16,8 +16,8 @@ from ingest.types import Block, Chunk, LoadedDocument
 SEP = " › "
 MERGE_MAX_LEVEL = 2  # subsections below a level-2 heading may share one chunk
 # Bump when chunking changes: the store re-indexes documents chunked by an older version.
-CHUNKER_VERSION = 2
-MIN_SECTION_CHARS = 60  # smaller sections are merged: alone they carry too little to retrieve
+CHUNKER_VERSION = 3
+MIN_SECTION_CHARS = 25  # only fragments merge; a short 清单 item is still a whole item
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """One knowledge base (知识库) = one directory.
 
-    <kb dir>/kb.sqlite          documents, chunks (text, tokens, metadata, vector), meta
+    <kb dir>/kb.sqlite          documents, chunks (text, BM25 terms, metadata, vector), meta
     <kb dir>/vectors.<gen>.faiss the FAISS index for generation <gen>
 
 SQLite is the source of truth; the FAISS file is a persisted cache of the
@@ -8,7 +8,8 @@ vectors stored in SQLite. Every change runs in one SQLite transaction that also
 bumps ``generation`` and writes ``vectors.<gen+1>.faiss`` (temp file + rename)
 before committing. A crash at any point leaves either the old or the new
 generation complete; stale files are removed at the next open, and a missing or
-inconsistent FAISS file is rebuilt from SQLite.
+inconsistent FAISS file is rebuilt from SQLite. Stored BM25 terms written by an
+older ``keyword_terms()`` (meta ``terms_version``) are re-computed on open.
 """
 
 from __future__ import annotations
@@ -27,10 +28,9 @@ import numpy as np
 
 from ingest.chunking import CHUNKER_VERSION, chunk_document
 from ingest.loaders import load_file
-from ingest.textutil import tokenize
 from ingest.types import Chunk, LoadedDocument
 from knowledge.embed.base import Embedder
-from knowledge.index.bm25 import BM25Index
+from knowledge.index.bm25 import TERMS_VERSION, BM25Index, keyword_terms
 from knowledge.index.faiss_index import FaissIndex
 from knowledge.types import Hit
 from shegong.errors import EmbedderMismatch, UserError
@@ -134,6 +134,7 @@ class KnowledgeBase:
         except sqlite3.DatabaseError as e:
             raise UserError(f"知识库文件已损坏，无法打开：{db_file}（{e}）") from e
         self._init_meta(description)
+        self._upgrade_terms()
         self._bm25: BM25Index | None = None
         self._doc_types: dict[int, str] = {}
         self._faiss = self._load_faiss()
@@ -149,6 +150,7 @@ class KnowledgeBase:
                     "embedder": self.embedder.name,
                     "dim": str(self.embedder.dim),
                     "generation": "0",
+                    "terms_version": str(TERMS_VERSION),
                     "description": description,
                     "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
                 }.items():
@@ -159,6 +161,27 @@ class KnowledgeBase:
                 f"知识库「{self.name}」是用向量模型 {meta.get('embedder')}（{meta.get('dim')} 维）建立的，"
                 f"当前配置的是 {self.embedder.name}（{self.embedder.dim} 维）。"
                 "请改回原来的模型，或新建知识库后重新导入文件。")
+
+    def _upgrade_terms(self) -> None:
+        """Re-compute the stored BM25 terms of a KB written with an older keyword_terms().
+
+        Only the ``tokens`` column changes (vectors and FAISS stay), so this takes
+        seconds, not a re-import. KBs without the meta key predate bigram terms.
+        """
+        if self.meta().get("terms_version") == str(TERMS_VERSION):
+            return
+        with self._lock:
+            rows = self._conn.execute("SELECT id, index_text FROM chunks").fetchall()
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany("UPDATE chunks SET tokens=? WHERE id=?",
+                                       [(" ".join(keyword_terms(text)), cid) for cid, text in rows])
+                self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('terms_version', ?)",
+                                   (str(TERMS_VERSION),))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def meta(self) -> dict[str, str]:
         return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
@@ -271,7 +294,7 @@ class KnowledgeBase:
             cur = conn.execute(
                 "INSERT INTO chunks(doc_id, seq, text, index_text, tokens, location, meta, hash, vector)"
                 " VALUES (?,?,?,?,?,?,?,?,?)",
-                (doc_id, seq, ch.text, ch.index_text, " ".join(tokenize(ch.index_text)), ch.location,
+                (doc_id, seq, ch.text, ch.index_text, " ".join(keyword_terms(ch.index_text)), ch.location,
                  json.dumps(ch.meta, ensure_ascii=False), ch.content_hash, np.asarray(vec, np.float32).tobytes()))
             ids.append(cur.lastrowid)
         return doc_id, removed, (np.asarray(ids, dtype=np.int64), vecs)

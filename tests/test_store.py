@@ -179,3 +179,23 @@ def test_faiss_matches_brute_force(tmp_path, embedder):
     q = embedder.embed(["噪声扰民"], kind="query")[0]
     brute = ids[np.argsort(-(mat @ q))][:3].tolist()
     assert [cid for cid, _ in kb.dense_search(q, 3)] == brute
+
+
+def test_old_bm25_terms_are_recomputed_on_open(tmp_path, embedder):
+    """A KB written before character bigrams gets its stored terms upgraded, without re-embedding."""
+    from knowledge.index.bm25 import TERMS_VERSION, keyword_terms
+
+    kb = KnowledgeBase(tmp_path / "kb", embedder)
+    kb.add_file(write(tmp_path / "手册.md", HANDBOOK), doc_type="handbook")
+    gen = kb.generation
+    # simulate the old format: jieba words only, no terms_version
+    kb._conn.execute("UPDATE chunks SET tokens='旧'")
+    kb._conn.execute("DELETE FROM meta WHERE key='terms_version'")
+    kb.close()
+
+    kb = KnowledgeBase(tmp_path / "kb", embedder)
+    assert kb.meta()["terms_version"] == str(TERMS_VERSION)
+    assert kb.generation == gen  # vectors and FAISS untouched
+    # "气泄" is no jieba word of the text, only a character bigram
+    hits = kb.get_hits(kb.bm25_search([t for t in keyword_terms("气泄") if t.startswith("\u00a7")], 3))
+    assert hits and "燃气泄漏" in hits[0].text

