@@ -46,7 +46,7 @@ class RelevanceGate:
     out-of-scope questions (numbers in eval/README.md).
     """
 
-    low: float = 0.28  # below: refuse at once
+    low: float = 0.31  # below: refuse at once
     high: float = 0.49  # at or above: answer; in between the LLM judges relevance (yes/no only)
     dense_weight: float = 0.9
     top: int = 3
@@ -106,7 +106,7 @@ class Event:
 
 
 class Answerer:
-    def __init__(self, retriever: HybridRetriever, llm: LLM | None = None, *, max_sources: int = 4,
+    def __init__(self, retriever: HybridRetriever, llm: LLM | None = None, *, max_sources: int = 5,
                  gate: RelevanceGate | None = None, max_tokens: int = 320, temperature: float = 0.1):
         self.retriever = retriever
         self.llm = llm
@@ -158,7 +158,7 @@ class Answerer:
         if self.gate.low <= ans.relevance < self.gate.high:
             yield Event("status", "正在判断资料是否相关……")
             t = time.perf_counter()
-            relevant = self.judge(query, select_sources(hits, result.query.text, self.gate.top, budget=150))
+            relevant = self.judge(query, select_sources(hits, result.query.text, self.gate.top, prompt_budget=120))
             ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
         if not relevant:
             ans.refused = True
@@ -222,17 +222,18 @@ class Answerer:
         from assistant.llm.base import complete
 
         text = prompt("judge.txt").format(sources="\n".join(s.prompt_line() for s in sources), question=question)
+        messages = [{"role": "system", "content": prompt("system.txt")}, {"role": "user", "content": text}]
         try:
-            verdict = complete(self.llm, [{"role": "user", "content": text}], max_tokens=3, temperature=0.0)
+            verdict = complete(self.llm, messages, max_tokens=3, temperature=0.0)
         except ModelUnavailable:
             return True
-        return not verdict.strip().startswith(("没", "无", "不", "否"))
+        return not verdict.strip().startswith(("没", "无", "不", "否"))  # "能" / "有" answer
 
     def build_messages(self, question: str, sources: list[Source], mode: Mode) -> list[Message]:
-        system = prompt("system.txt") + "\n\n" + prompt(f"{mode}.txt")
-        body = ("【资料】\n" + "\n".join(s.prompt_line() for s in sources) + f"\n\n【问题】{question}\n\n"
-                "请按“结论：”开头作答，然后用 1. 2. 3. 分条，每条末尾写资料编号。")
-        return [{"role": "system", "content": system}, {"role": "user", "content": body}]
+        # The system message never changes, so llama.cpp reuses its cached prefix between questions.
+        body = (prompt(f"{mode}.txt") + "\n\n【资料】\n" + "\n".join(s.prompt_line() for s in sources)
+                + f"\n\n【问题】{question}\n\n请按“结论：”开头作答，然后用 1. 2. 3. 分条，每条末尾写资料编号。")
+        return [{"role": "system", "content": prompt("system.txt")}, {"role": "user", "content": body}]
 
     def _fit_context(self, question: str, ans: Answer) -> list[Message]:
         """Drop the weakest sources until the prompt fits the model's context window."""

@@ -20,10 +20,11 @@ GENERIC = {"社区", "居民", "问题", "情况", "处理", "办理", "工作",
 class Source:
     n: int  # 1-based number used in [n]
     hit: Hit
-    excerpt: str
+    excerpt: str  # shown to the user (quotes, source cards)
+    brief: str = ""  # the shorter excerpt the model reads: a short prompt keeps time-to-first-token low
 
     def prompt_line(self) -> str:
-        return f"[{self.n}] 《{self.hit.title}》{self.hit.location}：{self.excerpt}"
+        return f"[{self.n}] 《{self.hit.title}》{self.hit.location}：{self.brief or self.excerpt}"
 
     def citation(self) -> dict:
         h = self.hit
@@ -88,6 +89,8 @@ def quote(text: str) -> str:
     return re.sub(r"\[(\d{1,2})\]", r"［\1］", text)
 
 
-def select_sources(hits: list[Hit], question_text: str, max_sources: int = 4, budget: int = 260) -> list[Source]:
+def select_sources(hits: list[Hit], question_text: str, max_sources: int = 4, budget: int = 260,
+                   prompt_budget: int = 150) -> list[Source]:
     terms = query_terms(question_text)
-    return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget))) for i, h in enumerate(hits[:max_sources], 1)]
+    return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget)), brief=quote(excerpt(h, terms, prompt_budget)))
+            for i, h in enumerate(hits[:max_sources], 1)]

@@ -60,6 +60,8 @@ def article_known(m: re.Match, article_exists: ArticleLookup) -> bool:
     article = normalise_article(m.group(2))
     # Without 《》 the match may start with unrelated words ("依据老年人权益保障法"): try its tails.
     names = [law] if m.group(1).startswith("《") else [law[i:] for i in range(len(law) - 1)]
+    if any(name in ("本法", "该法") for name in names):
+        return True  # "依照本法第五十一条" is quoted article text referring to its own law
     return any(article_exists(name, article) for name in names)
 
 
@@ -111,14 +113,16 @@ def attribute(text: str, sources: list[str], question: str = "",
             words = _content_tokens(sentence)
             if len(CITE.sub("", sentence).strip(" 。：:，,")) < 5:
                 continue  # debris such as "[1] 第二点" or an empty item
-            scores = [len(words & sw) / max(len(words), 1) for sw in source_words]
+            # Support is measured on what the sentence adds to the question: a conclusion that
+            # restates the question is fine, "任期是五年，不能连任" needs "五年" in a source.
+            added = words - question_words
+            basis = added or words
+            scores = [len(basis & sw) / max(len(basis), 1) for sw in source_words]
             best = max(range(len(scores)), key=scores.__getitem__) if scores else -1
-            # a sentence that only restates the question (the conclusion line) is allowed
-            restates = len(words) > 0 and len(words & question_words) / len(words) >= 0.6
-            if best < 0 or (scores[best] < min_support and not restates and NOT_FOUND not in sentence):
+            if added and (best < 0 or scores[best] < min_support) and NOT_FOUND not in sentence:
                 removed.append(CITE.sub("", sentence).strip())
                 continue
-            if not CITE.search(sentence) and scores[best] >= min_support:
+            if not CITE.search(sentence) and best >= 0 and scores[best] >= min_support:
                 sentence = re.sub(r"([。！？；]?)\s*$", lambda m: f"[{best + 1}]{m.group(1)}", sentence, count=1)
             kept.append(sentence)
         if kept:

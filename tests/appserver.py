@@ -53,31 +53,40 @@ def prepare_home(home: Path, sample_kbs_dir: Path) -> None:
 
 
 @contextmanager
-def running_app(home: Path, timeout: float = 180):
-    port = free_port()
-    env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none", SHEGONG_APP_PORT=str(port),
-               SHEGONG_APP_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    log = home / "app.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+def serve(cmd: list[str], ready_url: str, log: Path, *, env: dict | None = None, cwd: Path | None = None,
+          timeout: float = 180):
+    """Run a server subprocess until ``ready_url`` answers 200; stop it afterwards."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+                raise RuntimeError(f"{cmd[1:3]} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                if httpx.get(url, timeout=2).status_code == 200:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"app did not start in {timeout}s:\n{log.read_text()[-3000:]}")
+                raise RuntimeError(f"{cmd[1:3]} did not start in {timeout}s:\n{log.read_text()[-3000:]}")
             time.sleep(0.5)
-        yield AppServer(url=url, home=home, log=log)
+        yield proc
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def running_app(home: Path, timeout: float = 180):
+    port = free_port()
+    env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none", SHEGONG_APP_PORT=str(port),
+               SHEGONG_APP_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    url = f"http://127.0.0.1:{port}"
+    log = home / "app.log"
+    with serve([sys.executable, "app.py"], url, log, env=env, cwd=ROOT, timeout=timeout):
+        yield AppServer(url=url, home=home, log=log)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from appserver import free_port, serve
 
 from assistant.llm import assemble, clear_llm_cache, complete, make_llm
 from assistant.llm.assemble import BUNDLED_MODELS, ModelSpec, assemble_model, model_status
@@ -262,44 +262,16 @@ def test_make_llm_assembles_the_default_model(shegong_home):
 
 # ---------------------------------------------------------------- OpenAI-compatible backend
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server(small_model_path, tmp_path_factory):
     """A real llama_cpp.server on a free local port, serving the small model."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
-    with open(log, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(small_model_path),
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-            stdout=log_file, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n{log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(small_model_path),
+           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    with serve(cmd, f"{base}/models", log, timeout=90):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_openai_backend_streams_from_a_real_server(llama_server):
@@ -319,7 +291,7 @@ def test_openai_backend_http_error(llama_server):
 
 
 def test_openai_backend_closed_port_is_a_chinese_error():
-    llm = OpenAICompatLLM(f"http://127.0.0.1:{_free_port()}/v1", "local", timeout=5)
+    llm = OpenAICompatLLM(f"http://127.0.0.1:{free_port()}/v1", "local", timeout=5)
     with pytest.raises(ModelUnavailable, match="无法连接到模型服务"):
         list(llm.stream(QUESTION, max_tokens=8))
 

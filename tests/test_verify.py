@@ -89,3 +89,12 @@ def test_sources_named_on_their_own_line_count_as_cited():
     v = verify_answer(raw, SOURCES, lambda *_: True, "子女要不要看望老人")
     assert "依据的资料" not in v.text
     assert v.used_sources == [1, 2]
+
+
+def test_restating_the_question_cannot_smuggle_in_an_answer():
+    q = "居委会一届任期是几年，能不能连任"
+    src = ["居委会依法不得提供担保。"]
+    v = verify_answer("结论：居委会一届任期是五年，不能连任。", src, lambda *_: True, q)
+    assert "五年" not in v.text
+    ok = verify_answer("结论：居委会依法不得提供担保。", src, lambda *_: True, "居委会能不能提供担保")
+    assert "不得提供担保[1]" in ok.text
