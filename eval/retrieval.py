@@ -22,7 +22,7 @@ VARIANTS: dict[str, RetrievalConfig] = {
     "bm25 + synonyms": RetrievalConfig(method="bm25", synonyms=True),
     # ablations of the default: each changes one thing back
     "default, rrf fusion": RetrievalConfig(fusion="rrf", w_dense=1.0),
-    "default, w_dense=1": RetrievalConfig(w_dense=1.0),
+    "default, w_dense=2": RetrievalConfig(w_dense=2.0),
     "default, no synonyms": RetrievalConfig(synonyms=False),
     "hybrid (default)": RetrievalConfig(),
 }
