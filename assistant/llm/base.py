@@ -25,6 +25,15 @@ class LLM(Protocol):
         ...
 
 
+@runtime_checkable
+class ChoiceScorer(Protocol):
+    """Optional: backends that can score candidate replies without generating (llama.cpp in process)."""
+
+    def choice_logprobs(self, messages: list[Message], options: list[str]) -> dict[str, float]:
+        """Log-probability of each option's first token as the first token of the reply."""
+        ...
+
+
 def complete(llm: LLM, messages: list[Message], **kw) -> str:
     """Non-streaming convenience: join the stream."""
     return "".join(llm.stream(messages, **kw))

@@ -142,3 +142,35 @@ class LlamaCppLLM:
                 total_s=time.perf_counter() - start,
                 finish_reason=finish_reason,
             )
+
+    def choice_logprobs(self, messages: list[Message], options: list[str]) -> dict[str, float]:
+        """Log-probability of each option's first token as the start of the reply (one prompt pass, no sampling).
+
+        Used for yes/no judgements: a calibrated threshold on P(yes) separates better than
+        whichever word a small model happens to say first.
+        """
+        import numpy as np
+
+        with self._lock:
+            prompt = self._formatter(messages=messages).prompt
+            tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            if len(tokens) >= self.n_ctx:
+                raise ModelUnavailable("问题和参考资料太长，超过了模型一次能读的上限。")
+            # Reuse the cached prefix (the constant system prompt) like llama-cpp-python's generate does.
+            llm = self._llm
+            cached = llm.input_ids[: llm.n_tokens].tolist()
+            keep = 0
+            while keep < min(len(cached), len(tokens) - 1) and cached[keep] == tokens[keep]:
+                keep += 1
+            llm.n_tokens = keep
+            try:
+                llm.eval(tokens[keep:])
+            except (RuntimeError, ValueError) as exc:
+                raise ModelUnavailable(f"模型判断时出错，请重试。（{exc}）") from exc
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
+            logp = logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
+            out = {}
+            for option in options:
+                first = llm.tokenize(option.encode("utf-8"), add_bos=False, special=False)[0]
+                out[option] = float(logp[first])
+            return out
