@@ -20,7 +20,7 @@ from typing import Literal
 from assistant.context import Source, query_terms, select_sources
 from assistant.llm.base import LLM, Message
 from assistant.verify import verify_answer
-from knowledge.retrieve.hybrid import HybridRetriever
+from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
 from ingest.textutil import tokenize
 from knowledge.types import Hit
 from shegong.errors import ModelUnavailable
@@ -76,6 +76,10 @@ class RelevanceGate:
 
     def score(self, question_text: str, hits: list[Hit], idf) -> float:
         return max((self.combine(c, d) for c, d in self.features(question_text, hits, idf)), default=0.0)
+
+    def in_band(self, score: float) -> bool:
+        """Neither clearly off-topic nor clearly on-topic: the LLM is asked."""
+        return self.low <= score < self.high
 
 
 
@@ -163,11 +167,10 @@ class Answerer:
         hits = result.hits
         ans.relevance = self.gate.score(result.query.text, hits, self.retriever.idf)
         relevant = ans.relevance >= self.gate.high
-        if self.gate.low <= ans.relevance < self.gate.high:
+        if self.gate.in_band(ans.relevance):
             yield Event("status", "正在判断资料是否相关……")
             t = time.perf_counter()
-            ans.judge_p = self.judge_probability(
-                query, select_sources(hits, result.query.text, self.gate.top, prompt_budget=120))
+            ans.judge_p = self.judge_retrieved(query, result)
             relevant = ans.judge_p >= self.gate.judge_threshold
             ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
         if not relevant:
@@ -224,6 +227,11 @@ class Answerer:
         if not (4 <= len(text) <= 100) or not (query_terms(text) & query_terms(previous)):
             return fallback
         return text
+
+    def judge_retrieved(self, query: str, result: RetrievalResult) -> float:
+        """P(relevant) for a retrieval result: the LLM reads short excerpts of the gate's top hits."""
+        return self.judge_probability(query, select_sources(result.hits, result.query.text, self.gate.top,
+                                                            prompt_budget=120))
 
     def judge_probability(self, question: str, sources: list[Source]) -> float:
         """How sure the LLM is that the sources answer the question (0..1); it is asked nothing else.

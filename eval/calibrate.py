@@ -44,14 +44,12 @@ def features(questions: list[str], gate: RelevanceGate) -> list[list[tuple[float
 
 def judge_probabilities(questions: list[str], answerer: Answerer) -> list[float | None]:
     """P(relevant) from the LLM for questions in the gate's band; None where the gate decides alone."""
-    from assistant.context import select_sources
-
     gate, retriever, out = answerer.gate, answerer.retriever, []
     for q in questions:
         r = retriever.retrieve(q, k=8)
         s = gate.score(r.query.text, r.hits, retriever.idf)
-        if gate.low <= s < gate.high:
-            out.append(answerer.judge_probability(q, select_sources(r.hits, r.query.text, gate.top, prompt_budget=120)))
+        if gate.in_band(s):
+            out.append(answerer.judge_retrieved(q, r))
         else:
             out.append(None if s >= gate.high else -1.0)  # -1: refused by the gate before any judge
     return out

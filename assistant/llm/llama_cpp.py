@@ -156,12 +156,10 @@ class LlamaCppLLM:
             tokens = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) >= self.n_ctx:
                 raise ModelUnavailable("问题和参考资料太长，超过了模型一次能读的上限。")
-            # Reuse the cached prefix (the constant system prompt) like llama-cpp-python's generate does.
+            # Reuse the cached prefix (the constant system prompt) like llama-cpp-python's generate does;
+            # the last token is always evaluated again so its logits are fresh.
             llm = self._llm
-            cached = llm.input_ids[: llm.n_tokens].tolist()
-            keep = 0
-            while keep < min(len(cached), len(tokens) - 1) and cached[keep] == tokens[keep]:
-                keep += 1
+            keep = min(llm.longest_token_prefix(llm.input_ids[: llm.n_tokens].tolist(), tokens), len(tokens) - 1)
             llm.n_tokens = keep
             try:
                 llm.eval(tokens[keep:])
