@@ -19,7 +19,7 @@ from typing import Literal
 
 from assistant.context import Source, query_terms, select_sources
 from assistant.llm.base import LLM, Message
-from assistant.verify import verify_answer
+from assistant.verify import NOT_FOUND, verify_answer
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
 from ingest.textutil import tokenize
 from knowledge.types import Hit
@@ -174,9 +174,7 @@ class Answerer:
             relevant = ans.judge_p >= self.gate.judge_threshold
             ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
         if not relevant:
-            ans.refused = True
-            ans.sources = select_sources(hits, query, max_sources=3)
-            ans.answer = self._refusal_text(query, ans.sources)
+            self._refuse(ans, select_sources(hits, query, max_sources=3))
             ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             yield Event("sources", answer=ans)
             yield Event("final", answer=ans)
@@ -194,7 +192,8 @@ class Answerer:
         else:
             try:
                 raw = yield from self._generate(ans, query)
-                self._finish_generated(ans, raw)
+                # When only the judge let the question through, the answer must hold up on its own as well.
+                self._finish_generated(ans, raw, strict=ans.judge_p is not None)
             except ModelUnavailable as e:
                 ans.warnings.append(f"大模型暂时不可用（{e}），以下是直接摘自知识库的原文。")
                 self._extractive(ans)
@@ -294,25 +293,46 @@ class Answerer:
             ans.timings["tokens_per_s"] = round(max(self.llm.count_tokens(raw) - 1, 0) / (end - first), 2)
         return raw
 
-    def _finish_generated(self, ans: Answer, raw: str) -> None:
+    def _finish_generated(self, ans: Answer, raw: str, strict: bool = False) -> None:
+        """Verify the model's text and decide what is shown.
+
+        ``strict``: the gate was unsure the sources are about the question (the LLM judge let it
+        through). Then an answer that fails verification, whose conclusion has no support, or that
+        itself says the sources do not mention it, means the sources do not answer the question:
+        refuse and show the nearest sources instead of an extract or a hollow answer.
+        """
         ans.raw = raw
         raw = normalise_markers(raw)
         texts = [s.hit.text for s in ans.sources]
-        v = verify_answer(raw, texts, self.retriever.article_exists, ans.question)
+        # A 《name》 is known when a KB document has that title or it names a shown source's section.
+        shown = " ".join(f"{s.hit.title} {s.hit.location}" for s in ans.sources)
+        v = verify_answer(raw, texts, self.retriever.article_exists, ans.question,
+                          lambda name: name in shown or self.retriever.title_exists(name))
         ans.warnings += v.warnings
+        text = v.text if v.text.startswith("结论") else f"结论：{v.text}"  # one fixed shape, whatever the model did
+        head, _, rest = text.partition("\n")
+        unsupported = not head.removeprefix("结论").strip("：: ")
+        says_not_found = all(NOT_FOUND in line for line in raw.splitlines() if line.strip())
+        if strict and (v.severe or unsupported or says_not_found):
+            ans.warnings.append("资料与问题是否相关本来就不确定，模型的回答又在资料中找不到依据，因此不作回答。")
+            self._refuse(ans, ans.sources[:3])
+            return
         if v.severe:
             ans.warnings.append("模型回答未通过核验，改为直接展示知识库原文。")
             self._extractive(ans)
             return
-        text = v.text if v.text.startswith("结论") else f"结论：{v.text}"  # one fixed shape, whatever the model did
-        head, _, rest = text.partition("\n")
-        if not head.removeprefix("结论").strip("：: "):
+        if unsupported:
             # The model's own conclusion had no support in the sources: say so instead of an empty line.
             text = f"结论：{NO_DIRECT_ANSWER}" + (f"\n{rest}" if rest.strip() else "")
             ans.warnings.append("资料没有直接回答这个问题，下面只列出相关原文，请核对后再使用。")
         cited = [s for s in ans.sources if s.n in v.used_sources]
         quotes = "\n".join(f"[{s.n}] 《{s.hit.title}》{s.hit.location}：“{s.excerpt}”" for s in cited)
         ans.answer = f"{text}\n\n依据原文：\n{quotes}"
+
+    def _refuse(self, ans: Answer, nearest: list[Source]) -> None:
+        ans.refused, ans.extractive = True, False
+        ans.sources = nearest
+        ans.answer = self._refusal_text(ans.retrieval_query or ans.question, nearest)
 
     def _extractive(self, ans: Answer) -> None:
         ans.extractive = True

@@ -7,6 +7,8 @@
 1. ``[n]`` markers must point to a numbered source; others are removed.
 2. Every 《…法》第N条 (or "…法第N条") must exist in the knowledge base; otherwise
    the article number is removed from the shown text and a warning is added.
+   Every other 《…》 must name a document in the knowledge base (or appear in the
+   sources); an unknown one is removed with the phrase that introduces it.
 3. Numbers with a unit (ages, amounts, deadlines, percentages) must appear in
    the cited sources (or the question); unsupported ones are marked 〔待核实〕.
 """
@@ -26,8 +28,12 @@ LAW_ARTICLE = re.compile(
 NUMBER_WITH_UNIT = re.compile(
     rf"({_NUM})\s*(周岁|岁|元|万元|块钱|日内|日|天|个工作日|工作日|小时|个月|月|年|%|％|倍|人|次|平方米)")
 
+TITLE_PHRASE = re.compile(r"(根据|依据|依照|按照|参照)?《([^《》]{2,40})》(相关规定|的规定|规定|明确)?([，,]?)")
+
 # Article lookup: (law name without 《》, "第十八条") -> True if it exists in the KB
 ArticleLookup = Callable[[str, str], bool]
+# Title lookup: "民法典" / "中华人民共和国个人所得税法" -> True if a KB document has that title
+TitleLookup = Callable[[str], bool]
 
 
 @dataclass
@@ -36,6 +42,7 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
     removed_markers: list[str] = field(default_factory=list)
     invalid_articles: list[str] = field(default_factory=list)
+    invalid_titles: list[str] = field(default_factory=list)
     unsupported_numbers: list[str] = field(default_factory=list)
     used_sources: list[int] = field(default_factory=list)
 
@@ -65,14 +72,40 @@ def article_known(m: re.Match, article_exists: ArticleLookup) -> bool:
     return any(article_exists(name, article) for name in names)
 
 
+def unknown_titles(text: str, title_exists: TitleLookup, evidence: str = "") -> list[str]:
+    """Names in 《…》 that are neither a KB document nor quoted in the evidence (sources, question)."""
+    return [m.group(2) for m in TITLE_PHRASE.finditer(text)
+            if f"《{m.group(2)}》" not in evidence and not title_exists(m.group(2))]
+
+
+def remove_unknown_titles(text: str, title_exists: TitleLookup, evidence: str, found: list[str]) -> str:
+    """Drop 《unknown》 with its lead-in: "根据《X》规定，应当…" -> "应当…", "按《X》办" -> "按有关规定办"."""
+    bad = set(unknown_titles(text, title_exists, evidence))
+
+    def repl(m: re.Match) -> str:
+        if m.group(2) not in bad:
+            return m.group(0)
+        found.append(m.group(2))
+        return "" if m.group(1) else "有关规定" + m.group(4)
+
+    return TITLE_PHRASE.sub(repl, text)
+
+
 SENTENCE_END = re.compile(r"(?<=[。！？；])")
 NOT_FOUND = "资料中没有提到"
+
+
+# Ways of saying "must not": a conclusion "不能担保" is supported by a source's "不得提供担保".
+NEGATIONS = {"不能", "不得", "不可", "不可以", "不准", "不许", "禁止", "严禁", "不允许", "无权", "不应", "不应当", "不应该"}
+# Words that only introduce a list ("要做好以下几点："); they claim nothing a source must support.
+FILLER = {"以下", "如下", "下列", "几点", "几个", "方面", "包括", "主要", "做好", "采取", "措施", "具体"}
 
 
 def _content_tokens(text: str) -> set[str]:
     from ingest.textutil import tokenize
 
-    return {t for t in tokenize(CITE.sub("", text)) if len(t) > 1 or t.isdigit()}
+    words = {t for t in tokenize(CITE.sub("", text)) if len(t) > 1 or t.isdigit()}
+    return {"〈不得〉" if t in NEGATIONS else t for t in words} - FILLER
 
 
 def support(sentence: str, source: str) -> float:
@@ -148,7 +181,8 @@ def _renumber(lines: list[str]) -> list[str]:
     return out
 
 
-def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, question: str = "") -> Verification:
+def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, question: str = "",
+                  title_exists: TitleLookup | None = None) -> Verification:
     v = Verification(text=text)
     n_sources = len(sources)
 
@@ -177,6 +211,12 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
     if v.invalid_articles:
         v.warnings.append("以下法条在知识库中查不到，已从回答中删除条号，请勿引用："
                           + "、".join(dict.fromkeys(v.invalid_articles)))
+
+    if title_exists is not None:
+        v.text = remove_unknown_titles(v.text, title_exists, " ".join(sources) + question, v.invalid_titles)
+        if v.invalid_titles:
+            v.warnings.append("以下法律或文件不在知识库中，已从回答中删除，请勿引用："
+                              + "、".join(f"《{t}》" for t in dict.fromkeys(v.invalid_titles)))
 
     # 0. attribution runs after the checks above so their findings are reported as such
     v.text, removed, declared = attribute(v.text, sources, question)

@@ -6,6 +6,7 @@
   has at least one alternative in the shown answer;
 - citation validity: every [n] in a shown answer points to a shown source;
 - invented articles: every 《…》第N条 / …法第N条 in a shown answer must exist in the KB;
+- invented titles: every other 《…》 must be a KB document or quoted in a shown source;
 - refusal rate on out_of_scope.jsonl, false-refusal rate on answers.jsonl.
 """
 
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from assistant.answer import Answerer
-from assistant.verify import CITE, LAW_ARTICLE, article_known
+from assistant.verify import CITE, LAW_ARTICLE, article_known, unknown_titles
 from eval.common import DATA_DIR, load_jsonl
 
 
@@ -29,8 +30,12 @@ def invented_articles(text: str, exists) -> list[str]:
     return [m.group(0) for m in LAW_ARTICLE.finditer(text) if not article_known(m, exists)]
 
 
+def invented_titles(answer, title_exists) -> list[str]:
+    return unknown_titles(answer.answer, title_exists, " ".join(s.hit.text for s in answer.sources))
+
+
 def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool = True) -> dict:
-    exists = answerer.retriever.article_exists
+    exists, title_exists = answerer.retriever.article_exists, answerer.retriever.title_exists
     rows = []
     for item in inscope:
         t = time.perf_counter()
@@ -41,9 +46,11 @@ def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool 
             "id": item["id"], "q": item["q"], "refused": a.refused, "extractive": a.extractive,
             "key_facts": has_key_facts(shown, item["key_facts"]),
             "citations_valid": all(1 <= n <= len(a.sources) for n in markers),
-            "invented": invented_articles(shown, exists),
+            "invented": invented_articles(shown, exists), "invented_titles": invented_titles(a, title_exists),
             "ttft_ms": a.timings.get("ttft_ms"), "total_ms": round((time.perf_counter() - t) * 1000),
             "tokens_per_s": a.timings.get("tokens_per_s"), "warnings": a.warnings,
+            # kept so the checks after generation can be studied again without the LLM
+            "raw": a.raw, "relevance": round(a.relevance, 3), "judge_p": a.judge_p,
         }
         rows.append(row)
         if verbose:
@@ -55,7 +62,9 @@ def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool 
     for item in oos:
         a = answerer.ask(item["q"])
         oos_rows.append({"id": item["id"], "q": item["q"], "refused": a.refused,
-                         "invented": invented_articles(a.answer, exists)})
+                         "invented": invented_articles(a.answer, exists),
+                         "invented_titles": invented_titles(a, title_exists), "warnings": a.warnings,
+                         "raw": a.raw, "relevance": round(a.relevance, 3), "judge_p": a.judge_p})
     n = max(len(rows), 1)
     ttfts = [r["ttft_ms"] for r in rows if r["ttft_ms"]]
     tps = [r["tokens_per_s"] for r in rows if r["tokens_per_s"]]
@@ -64,6 +73,7 @@ def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool 
         "key_facts_rate": round(sum(r["key_facts"] for r in rows) / n, 3),
         "citation_validity": round(sum(r["citations_valid"] for r in rows) / n, 3),
         "invented_law_citations": sum(len(r["invented"]) for r in rows + oos_rows),
+        "invented_titles": sum(len(r["invented_titles"]) for r in rows + oos_rows),
         "false_refusal_rate": round(sum(r["refused"] for r in rows) / n, 3),
         "oos_refusal_rate": round(sum(r["refused"] for r in oos_rows) / max(len(oos_rows), 1), 3),
         "extractive_rate": round(sum(r["extractive"] for r in rows) / n, 3),

@@ -90,6 +90,10 @@ class Library:
             hits += kb.find_article(law, article)
         return hits
 
+    def titles(self) -> set[str]:
+        """Document titles across every KB."""
+        return {t for kb in self.select() for t in kb.titles()}
+
     # ------------------------------------------------------------ first run
     def needs_setup(self) -> bool:
         return not all(n in self.names() for n in ("手册", LAWS_KB, CASES_KB))

@@ -392,9 +392,10 @@ class KnowledgeBase:
                 "AND json_extract(c.meta, '$.article') = ?", (f"%{law}%", article)).fetchall()
         return [self._hit(r) for r in rows]
 
-    def law_titles(self) -> list[str]:
+    def titles(self) -> list[str]:
+        """Every document title (used to check the names an answer cites)."""
         with self._lock:
-            return [r[0] for r in self._conn.execute("SELECT title FROM documents WHERE doc_type='law'")]
+            return [r[0] for r in self._conn.execute("SELECT title FROM documents")]
 
     def stats(self) -> dict:
         with self._lock:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answerer, RelevanceGate
+from assistant.answer import Answer, Answerer, RelevanceGate
 from assistant.verify import CITE, LAW_ARTICLE, article_known
 from knowledge.retrieve import HybridRetriever
 
@@ -126,7 +126,7 @@ def test_cli_ask_json(library):
 
 
 def test_unsupported_conclusion_is_replaced_by_an_honest_one(library):
-    from assistant.answer import NO_DIRECT_ANSWER, Answer
+    from assistant.answer import NO_DIRECT_ANSWER
     from assistant.context import select_sources
 
     retriever = HybridRetriever(library)
@@ -140,3 +140,23 @@ def test_unsupported_conclusion_is_replaced_by_an_honest_one(library):
     assert ans.answer.startswith(f"结论：{NO_DIRECT_ANSWER}\n1. ")
     assert "兔子" not in ans.answer and supported in ans.answer
     assert any("没有直接回答" in w for w in ans.warnings)
+
+
+def test_unsure_relevance_and_unsupported_answer_is_a_refusal(library):
+    """When only the LLM judge let a question through, a hollow answer becomes an honest refusal."""
+    from assistant.context import select_sources
+
+    retriever = HybridRetriever(library)
+    question = "银行定期存款利率现在是多少"
+    result = retriever.retrieve(question, k=8)
+    raw = "结论：银行定期存款利率现在是4.5%。\n1. 资料中没有提到。"
+    for strict in (False, True):
+        ans = Answer(question=question, mode="policy")
+        ans.sources = select_sources(result.hits[:5], result.query.keyword_text, 5)
+        Answerer(retriever, None)._finish_generated(ans, raw, strict=strict)
+        if strict:
+            assert ans.refused and not ans.extractive
+            assert ans.answer.startswith("知识库里没有找到") and "4.5" not in ans.answer
+            assert 1 <= len(ans.sources) <= 3 and any("不作回答" in w for w in ans.warnings)
+        else:  # the gate was sure the sources are relevant: keep the honest "no direct answer" form
+            assert not ans.refused and "4.5" not in ans.answer

@@ -47,7 +47,29 @@ def test_law_articles_checked_against_real_kb(library):
     assert v.severe
     # a supported sentence keeps its content, only the invented article number goes
     v2 = verify_answer("依据《社区和谐促进法》第三条，家庭成员应当经常看望老年人[1]。", SOURCES, exists)
-    assert v2.text.startswith("依据《社区和谐促进法》相关规定，家庭成员应当经常看望老年人[1]")  # two invented articles: do not show the generated answer
+    assert v2.text.startswith("依据《社区和谐促进法》相关规定，家庭成员应当经常看望老年人[1]")
+    # with the title lookup the invented law goes too, with the words that introduce it
+    v3 = verify_answer("依据《社区和谐促进法》第三条，家庭成员应当经常看望老年人[1]。", SOURCES, exists,
+                       title_exists=HybridRetriever(library).title_exists)
+    assert v3.text == "家庭成员应当经常看望老年人[1]。"
+    assert v3.invalid_titles == ["社区和谐促进法"] and any("不在知识库中" in w for w in v3.warnings)
+
+
+def test_law_titles_checked_against_real_kb(library):
+    from knowledge.retrieve import HybridRetriever
+
+    title_exists = HybridRetriever(library).title_exists
+    assert title_exists("中华人民共和国老年人权益保障法") and title_exists("老年人权益保障法")
+    assert not title_exists("中华人民共和国个人所得税法")
+    raw = ("结论：专项附加扣除的填写依据是《中华人民共和国个人所得税法》[1]。\n"
+           "1. 按《老年人权益保障法》规定，家庭成员应当经常看望老年人[1]。")
+    v = verify_answer(raw, SOURCES, lambda *_: True, "个人所得税专项附加扣除怎么填", title_exists)
+    assert "个人所得税法" not in v.text and "《老年人权益保障法》" in v.text
+    assert v.invalid_titles == ["中华人民共和国个人所得税法"]
+    # a title quoted by a source is not an invention, even when the KB does not hold that document
+    quoted = ["依照《中华人民共和国刑法》追究刑事责任。"]
+    v2 = verify_answer("情节严重的，依照《中华人民共和国刑法》追究刑事责任[1]。", quoted, lambda *_: True, "", title_exists)
+    assert v2.invalid_titles == [] and "《中华人民共和国刑法》" in v2.text
 
 
 def test_arabic_article_number_resolves(library):
@@ -126,3 +148,15 @@ def test_formal_terms_lift_the_right_item_on_the_real_sample_kb(library):
 
     with_table, without = rank(RetrievalConfig()), rank(RetrievalConfig(synonyms=False))
     assert with_table <= 3 and with_table < without
+
+
+def test_negation_wording_and_list_lead_in_count_as_supported():
+    src = ["居民委员会依法不得提供担保。", "慈善组织应当为志愿者购买相应的人身意外伤害保险。"]
+    v = verify_answer("结论：居委会不能为居民借款做担保。", src, lambda *_: True, "居委会可以为居民借款做担保吗")
+    assert "不能为居民借款做担保" in v.text
+    v2 = verify_answer("结论：组织志愿者上门服务，要做好以下保障：\n1. 为志愿者购买人身意外伤害保险[2]。", src,
+                       lambda *_: True, "组织志愿者上门服务，要做好哪些保障")
+    assert v2.text.startswith("结论：组织志愿者上门服务，要做好以下保障")
+    # a flat claim the sources do not make is still removed
+    v3 = verify_answer("结论：居委会可以收取调解费。", src, lambda *_: True, "居委会能收调解费吗")
+    assert "收取调解费" not in v3.text

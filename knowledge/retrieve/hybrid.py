@@ -11,6 +11,7 @@ question ("民法典第一千零四十二条") puts that article first.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -115,6 +116,11 @@ class HybridRetriever:
         """Is ``law`` ``article`` (e.g. 老年人权益保障法, 第十八条) in any KB? Used to verify citations."""
         return bool(self.library.find_article(law, article))
 
+    def title_exists(self, name: str) -> bool:
+        """Is a document called ``name`` (《民法典》, 《社区工作指导手册》…) in any KB? Used to verify citations."""
+        wanted = _bare_title(name)
+        return bool(wanted) and any(wanted in _bare_title(t) for t in self.library.titles())
+
     def _pin_articles(self, q: RewrittenQuery, selected: list[KnowledgeBase], doc_types) -> list[Hit]:
         pinned: list[Hit] = []
         for law, article in q.article_refs:
@@ -125,6 +131,12 @@ class HybridRetriever:
                         h.meta["pinned"] = True
                         pinned.append(h)
         return pinned
+
+
+def _bare_title(title: str) -> str:
+    """'《中华人民共和国民法典》' -> '民法典'; '社区工作指导手册（示例）' -> '社区工作指导手册'."""
+    title = re.sub(r"[（(][^（）()]*[）)]|[《》\s]", "", title)
+    return title.removeprefix("中华人民共和国")
 
 
 def rrf_fuse(rankings: list[tuple[float, list[tuple[str, int, float]]]], k: int = 60) -> list[tuple[str, int, float]]:
