@@ -180,8 +180,7 @@ class Answerer:
             yield Event("final", answer=ans)
             return
 
-        ans.sources = select_sources(pick_hits(hits, mode, self.max_sources), result.query.keyword_text,
-                                     self.max_sources)
+        ans.sources = self.answer_sources(result, mode)
         if any(s.hit.meta.get("instructions_removed") for s in ans.sources):
             ans.warnings.append("资料中有像是对模型下指令的句子，已忽略，请督导检查该资料。")
         yield Event("sources", answer=ans)
@@ -226,6 +225,17 @@ class Answerer:
         if not (4 <= len(text) <= 100) or not (query_terms(text) & query_terms(previous)):
             return fallback
         return text
+
+    def answer_sources(self, result: RetrievalResult, mode: Mode) -> list[Source]:
+        return select_sources(pick_hits(result.hits, mode, self.max_sources), result.query.keyword_text,
+                              self.max_sources)
+
+    def replay(self, question: str, mode: Mode, raw: str, judged: bool) -> Answer:
+        """The checks after generation run again on a recorded model text (evaluation, no LLM)."""
+        ans = Answer(question=question, mode=mode, retrieval_query=question)
+        ans.sources = self.answer_sources(self.retriever.retrieve(question, k=8), mode)
+        self._finish_generated(ans, raw, strict=judged)
+        return ans
 
     def judge_retrieved(self, query: str, result: RetrievalResult) -> float:
         """P(relevant) for a retrieval result: the LLM reads short excerpts of the gate's top hits."""

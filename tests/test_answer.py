@@ -160,3 +160,24 @@ def test_unsure_relevance_and_unsupported_answer_is_a_refusal(library):
             assert 1 <= len(ans.sources) <= 3 and any("不作回答" in w for w in ans.warnings)
         else:  # the gate was sure the sources are relevant: keep the honest "no direct answer" form
             assert not ans.refused and "4.5" not in ans.answer
+
+
+def test_answer_eval_replays_recorded_answers_with_todays_checks(library):
+    """eval answers --replay: recorded model texts go through verification again, without an LLM."""
+    from eval.answers import replay
+
+    a001 = "居民拿着单位通知要我们开无犯罪记录证明，我该怎么回复他"
+    recorded = {
+        "in_scope": [{"id": "a001", "q": a001, "raw": "结论：无犯罪记录证明由公安机关（派出所）出具，社区不能开具。",
+                      "judge_p": None, "ttft_ms": 1000.0, "tokens_per_s": 7.0, "total_ms": 9000}],
+        "out_of_scope": [
+            {"id": "o052", "q": "银行定期存款利率现在是多少", "raw": "结论：银行定期存款利率现在是4.5%。\n1. 资料中没有提到。",
+             "judge_p": 0.31},
+            {"id": "o004", "q": "红烧肉怎么做才好吃", "raw": "", "refused": True, "judge_p": None, "invented": [],
+             "invented_titles": []}],
+    }
+    result = replay(Answerer(HybridRetriever(library), None), recorded, verbose=False)
+    inscope, o052, o004 = result["in_scope"][0], *result["out_of_scope"]
+    assert inscope["key_facts"] and not inscope["refused"] and inscope["ttft_ms"] == 1000.0
+    assert o052["refused"] and o004["refused"]  # o052 by the checks after generation, o004 kept as recorded
+    assert result["summary"]["oos_refusal_rate"] == 1.0 and result["summary"]["false_refusal_rate"] == 0.0
