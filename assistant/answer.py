@@ -19,7 +19,7 @@ from typing import Literal
 
 from assistant.context import Source, query_terms, select_sources
 from assistant.llm.base import LLM, Message
-from assistant.verify import NOT_FOUND, verify_answer
+from assistant.verify import only_not_found, verify_answer
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
 from ingest.textutil import tokenize
 from knowledge.types import Hit
@@ -314,15 +314,12 @@ class Answerer:
         ans.raw = raw
         raw = normalise_markers(raw)
         texts = [s.hit.text for s in ans.sources]
-        # A 《name》 is known when a KB document has that title or it names a shown source's section.
-        shown = " ".join(f"{s.hit.title} {s.hit.location}" for s in ans.sources)
-        v = verify_answer(raw, texts, self.retriever.article_exists, ans.question,
-                          lambda name: name in shown or self.retriever.title_exists(name))
+        v = verify_answer(raw, texts, self.retriever.article_exists, ans.question, self.title_lookup(ans.sources))
         ans.warnings += v.warnings
         text = v.text if v.text.startswith("结论") else f"结论：{v.text}"  # one fixed shape, whatever the model did
         head, _, rest = text.partition("\n")
         unsupported = not head.removeprefix("结论").strip("：: ")
-        says_not_found = all(NOT_FOUND in line for line in raw.splitlines() if line.strip())
+        says_not_found = only_not_found(raw)
         if strict and (v.severe or unsupported or says_not_found):
             ans.warnings.append("资料与问题是否相关本来就不确定，模型的回答又在资料中找不到依据，因此不作回答。")
             self._refuse(ans, ans.sources[:3])
@@ -338,6 +335,11 @@ class Answerer:
         cited = [s for s in ans.sources if s.n in v.used_sources]
         quotes = "\n".join(f"[{s.n}] 《{s.hit.title}》{s.hit.location}：“{s.excerpt}”" for s in cited)
         ans.answer = f"{text}\n\n依据原文：\n{quotes}"
+
+    def title_lookup(self, sources: list[Source]):
+        """A 《name》 is known when a KB document has that title or it names a shown source's section."""
+        shown = " ".join(f"{s.hit.title} {s.hit.location}" for s in sources)
+        return lambda name: name in shown or self.retriever.title_exists(name)
 
     def _refuse(self, ans: Answer, nearest: list[Source]) -> None:
         ans.refused, ans.extractive = True, False

@@ -95,6 +95,11 @@ SENTENCE_END = re.compile(r"(?<=[。！？；])")
 NOT_FOUND = "资料中没有提到"
 
 
+def only_not_found(text: str) -> bool:
+    """Every non-empty line says "资料中没有提到": the model found nothing in the sources."""
+    return all(NOT_FOUND in line for line in text.splitlines() if line.strip())
+
+
 # Ways of saying "must not": a conclusion "不能担保" is supported by a source's "不得提供担保".
 NEGATIONS = {"不能", "不得", "不可", "不可以", "不准", "不许", "禁止", "严禁", "不允许", "无权", "不应", "不应当", "不应该"}
 # Words that only introduce a list ("要做好以下几点："); they claim nothing a source must support.
@@ -129,7 +134,7 @@ def attribute(text: str, sources: list[str], question: str = "",
     declared: list[int] = []
     lines_out = []
     lines = [ln for ln in text.splitlines()]
-    has_content = any(ln.strip() and NOT_FOUND not in ln for ln in lines)
+    has_content = not only_not_found(text)
     for line in lines:
         if not line.strip():
             lines_out.append(line)

@@ -32,17 +32,19 @@ def invented_articles(text: str, exists) -> list[str]:
 
 
 def invented_titles(answer, title_exists) -> list[str]:
+    """Stricter than the verifier on purpose: only KB document titles and names quoted by a shown source count."""
     return unknown_titles(answer.answer, title_exists, " ".join(s.hit.text for s in answer.sources))
 
 
-def score(a, item: dict, exists, title_exists) -> dict:
+def score(a, item: dict, answerer: Answerer) -> dict:
     """One answer against its eval item (in-scope items have ``key_facts``; out-of-scope ones do not)."""
     markers = [int(n) for n in CITE.findall(a.answer)]
     return {
         "id": item["id"], "q": item["q"], "refused": a.refused, "extractive": a.extractive,
         "key_facts": has_key_facts(a.answer, item["key_facts"]) if "key_facts" in item else None,
         "citations_valid": all(1 <= n <= len(a.sources) for n in markers),
-        "invented": invented_articles(a.answer, exists), "invented_titles": invented_titles(a, title_exists),
+        "invented": invented_articles(a.answer, answerer.retriever.article_exists),
+        "invented_titles": invented_titles(a, answerer.retriever.title_exists),
         "ttft_ms": a.timings.get("ttft_ms"), "tokens_per_s": a.timings.get("tokens_per_s"), "warnings": a.warnings,
         # kept so the checks after generation can be replayed without the LLM (``replay``)
         "raw": a.raw, "relevance": round(a.relevance, 3), "judge_p": a.judge_p,
@@ -77,12 +79,11 @@ def report(summary: dict, oos_rows: list[dict]) -> None:
 
 
 def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool = True) -> dict:
-    exists, title_exists = answerer.retriever.article_exists, answerer.retriever.title_exists
     rows = []
     for item in inscope:
         t = time.perf_counter()
         a = answerer.ask(item["q"], mode=item.get("mode", "policy"))
-        row = score(a, item, exists, title_exists)
+        row = score(a, item, answerer)
         row["total_ms"] = round((time.perf_counter() - t) * 1000)
         rows.append(row)
         if verbose:
@@ -90,7 +91,7 @@ def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool 
             print(f"{mark} {item['id']} {item['q']}  ({row['total_ms']} ms{'，拒答' if a.refused else ''})", flush=True)
             if not row["key_facts"]:
                 print("   " + a.answer[:300].replace("\n", " / "), flush=True)
-    oos_rows = [score(answerer.ask(item["q"]), item, exists, title_exists) for item in oos]
+    oos_rows = [score(answerer.ask(item["q"]), item, answerer) for item in oos]
     summary = summarise(rows, oos_rows)
     if verbose:
         report(summary, oos_rows)
@@ -103,7 +104,6 @@ def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
     Exact as long as nothing before generation changed (retrieval, gate, sources): the model's
     recorded text goes through verification and the refusal rules again. Speeds are the recorded ones.
     """
-    exists, title_exists = answerer.retriever.article_exists, answerer.retriever.title_exists
     items = {x["id"]: x for x in load_jsonl(DATA_DIR / "answers.jsonl") + load_jsonl(DATA_DIR / "out_of_scope.jsonl")}
     out = {}
     for part in ("in_scope", "out_of_scope"):
@@ -114,7 +114,7 @@ def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
                 continue
             item = items[old["id"]]
             a = answerer.replay(old["q"], item.get("mode", "policy"), old["raw"], old["judge_p"] is not None)
-            row = score(a, item, exists, title_exists)
+            row = score(a, item, answerer)
             row.update({k: old.get(k) for k in ("ttft_ms", "tokens_per_s", "total_ms", "relevance", "judge_p")})
             out[part].append(row)
     out["summary"] = summarise(out["in_scope"], out["out_of_scope"])

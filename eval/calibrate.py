@@ -33,8 +33,7 @@ def _retriever() -> HybridRetriever:
     return HybridRetriever(lib)
 
 
-def features(questions: list[str], gate: RelevanceGate) -> list[list[tuple[float, float]]]:
-    retriever = _retriever()
+def features(questions: list[str], gate: RelevanceGate, retriever: HybridRetriever) -> list[list[tuple[float, float]]]:
     out = []
     for q in questions:
         r = retriever.retrieve(q, k=8)
@@ -93,7 +92,8 @@ def main(max_false_refusal: float = 0.02, max_oos_accept: float = 0.02) -> dict:
     gate = RelevanceGate()
     inscope = [x["q"] for x in load_jsonl(DATA_DIR / "retrieval.jsonl") + load_jsonl(DATA_DIR / "answers.jsonl")]
     oos = [x["q"] for x in load_jsonl(DATA_DIR / "out_of_scope.jsonl")]
-    f_in, f_out = features(inscope, gate), features(oos, gate)
+    retriever = _retriever()
+    f_in, f_out = features(inscope, gate, retriever), features(oos, gate, retriever)
     grid = np.arange(0.0, 1.001, 0.01)
     best = None
     for w in np.arange(0.0, 1.01, 0.1):
