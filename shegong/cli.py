@@ -257,11 +257,14 @@ def eval_answers(
     limit: Optional[int] = typer.Option(None, "--limit", help="只跑前 N 个问题"),
     out: Optional[Path] = typer.Option(None, "--out"),
     replay: Optional[Path] = typer.Option(None, "--replay", help="用 --out 保存的结果重新核验打分（不调用大模型）"),
+    inscope: Optional[Path] = typer.Option(None, "--inscope", help="范围内问题集（默认 eval/data/answers.jsonl）"),
+    oos: Optional[Path] = typer.Option(None, "--oos", help="范围外问题集（默认 eval/data/out_of_scope.jsonl）"),
+    band_only: bool = typer.Option(False, "--band-only", help="只让模型回答门槛拿不准的问题（只统计拒答率，快）"),
 ) -> None:
     """问答评测：要点命中率、引用有效性、虚构法条和法律名称数、拒答率、误拒率、速度。"""
     from eval.answers import main as run
 
-    run(model, limit, out, replay)
+    run(model, limit, out, replay, inscope, oos, band_only)
 
 
 @eval_app.command("calibrate")

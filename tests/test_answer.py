@@ -181,3 +181,14 @@ def test_answer_eval_replays_recorded_answers_with_todays_checks(library):
     assert inscope["key_facts"] and not inscope["refused"] and inscope["ttft_ms"] == 1000.0
     assert o052["refused"] and o004["refused"]  # o052 by the checks after generation, o004 kept as recorded
     assert result["summary"]["oos_refusal_rate"] == 1.0 and result["summary"]["false_refusal_rate"] == 0.0
+
+
+def test_band_only_eval_lets_the_gate_decide_what_it_can(library):
+    """--band-only: questions the gate is sure about are scored without the model (refused below low)."""
+    from eval.answers import gate_only
+
+    answerer = Answerer(HybridRetriever(library), None)
+    far = gate_only(answerer, {"id": "o004", "q": "红烧肉怎么做才好吃"})
+    assert far is not None and far["refused"] and far["raw"] == "" and far["key_facts"] is None
+    near = gate_only(answerer, {"id": "x1", "q": "居民身份证丢了，居委会能开遗失证明吗", "mode": "policy"})
+    assert near is None or not near["refused"]
