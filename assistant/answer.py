@@ -12,14 +12,14 @@ import math
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from assistant.context import Source, query_terms, select_sources
 from assistant.llm.base import LLM, Message
-from assistant.verify import only_not_found, verify_answer
+from assistant.verify import cut_repetition, only_not_found, repetition_start, verify_answer
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
 from ingest.textutil import tokenize
 from knowledge.types import Hit
@@ -117,15 +117,22 @@ class Event:
     answer: Answer | None = None
 
 
+# When only the LLM judge let a question through, which failures of the generated answer make it a refusal:
+# it fails verification badly, its conclusion has no support, or it only says the sources do not mention it.
+STRICT_REFUSAL = ("severe", "unsupported", "not_found")
+
+
 class Answerer:
     def __init__(self, retriever: HybridRetriever, llm: LLM | None = None, *, max_sources: int = 5,
-                 gate: RelevanceGate | None = None, max_tokens: int = 320, temperature: float = 0.1):
+                 gate: RelevanceGate | None = None, max_tokens: int = 320, temperature: float = 0.1,
+                 strict_refusal: tuple[str, ...] = STRICT_REFUSAL):
         self.retriever = retriever
         self.llm = llm
         self.max_sources = max_sources
         self.gate = gate or RelevanceGate()
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.strict_refusal = strict_refusal  # () = an unsure question is never refused after generation
 
     @classmethod
     def from_settings(cls, retriever: HybridRetriever, llm: LLM | None, settings=None) -> "Answerer":
@@ -133,7 +140,8 @@ class Answerer:
         from shegong.config import get_settings
 
         settings = settings or get_settings()
-        return cls(retriever, llm, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature)
+        return cls(retriever, llm, max_tokens=settings.llm_max_tokens, temperature=settings.llm_temperature,
+                   strict_refusal=STRICT_REFUSAL if settings.answer_strict else ())
 
     # ------------------------------------------------------------ public
     def ask(self, question: str, mode: Mode = "policy", history: list[Message] | None = None,
@@ -288,15 +296,22 @@ class Answerer:
         t = time.perf_counter()
         pieces: list[str] = []
         first = None
-        for piece in self.llm.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature):
+        looped = False
+        tokens = self.llm.stream(messages, max_tokens=self.max_tokens, temperature=self.temperature)
+        for piece in tokens:
             if first is None:
                 first = time.perf_counter()
                 ans.timings["ttft_ms"] = round((first - t) * 1000, 1)
             pieces.append(piece)
             yield Event("token", piece)
+            if re.search(r"[。！？；]", piece) and repetition_start("".join(pieces)) is not None:
+                looped = True  # the model started writing the same sentence again: stop it early
+                break
+        if looped and hasattr(tokens, "close"):
+            tokens.close()  # frees the backend now (llama.cpp's lock, an HTTP stream)
         end = time.perf_counter()
         raw = "".join(pieces)
-        stats = getattr(self.llm, "last_stats", None)
+        stats = None if looped else getattr(self.llm, "last_stats", None)
         if stats is not None and stats.decode_tps:
             ans.timings["tokens_per_s"] = round(stats.decode_tps, 2)
         elif first is not None and end > first:
@@ -312,6 +327,9 @@ class Answerer:
         refuse and show the nearest sources instead of an extract or a hollow answer.
         """
         ans.raw = raw
+        if cut_repetition(raw) != raw:
+            ans.warnings.append("模型开始重复同样的内容，重复部分已删去。")
+            raw = cut_repetition(raw)
         raw = normalise_markers(raw)
         texts = [s.hit.text for s in ans.sources]
         v = verify_answer(raw, texts, self.retriever.article_exists, ans.question, self.title_lookup(ans.sources))
@@ -320,9 +338,12 @@ class Answerer:
         head, _, rest = text.partition("\n")
         unsupported = not head.removeprefix("结论").strip("：: ")
         says_not_found = only_not_found(raw)
-        if strict and (v.severe or unsupported or says_not_found):
+        failed = {"severe": v.severe, "unsupported": unsupported, "not_found": says_not_found}
+        if strict and any(failed[name] for name in self.strict_refusal):
             ans.warnings.append("资料与问题是否相关本来就不确定，模型的回答又在资料中找不到依据，因此不作回答。")
-            self._refuse(ans, ans.sources[:3])
+            # the sources the checked text still cites are the nearest ones: list them first
+            nearest = sorted(ans.sources, key=lambda src: src.n not in v.used_sources)[:3]
+            self._refuse(ans, [replace(src, n=i) for i, src in enumerate(nearest, 1)])
             return
         if v.severe:
             ans.warnings.append("模型回答未通过核验，改为直接展示知识库原文。")

@@ -23,8 +23,11 @@ from knowledge.retrieve.rewrite import to_cn_numeral
 
 CITE = re.compile(r"\[(\d{1,2})\]")
 _NUM = r"[0-9０-９]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万]+"
+# 《民法典》第十八条 / 老年人权益保障法第18条 / 《民法典》第三编合同第十二章借款合同第六百六十七条 (a 编/章/节
+# path between the title and the article, as the sources' own locations read, may be copied by the model)
+_PATH = r"(?:\s*(?:›\s*)?第[零〇一二三四五六七八九十百千\d]+[编分章节][\u4e00-\u9fff、 ]{0,24}?)*\s*(?:›\s*)?"
 LAW_ARTICLE = re.compile(
-    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{2,24}}?(?:法典|法|条例))\s*(第\s*(?:{_NUM})\s*条)")
+    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{2,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*(第\s*(?:{_NUM})\s*条)")
 NUMBER_WITH_UNIT = re.compile(
     rf"({_NUM})\s*(周岁|岁|元|万元|块钱|日内|日|天|个工作日|工作日|小时|个月|月|年|%|％|倍|人|次|平方米)")
 
@@ -93,11 +96,53 @@ def remove_unknown_titles(text: str, title_exists: TitleLookup, evidence: str, f
 
 SENTENCE_END = re.compile(r"(?<=[。！？；])")
 NOT_FOUND = "资料中没有提到"
+HEDGE = re.compile(r"资料中没有提到[^，,。；]{0,20}[，,]\s*(?:但是|但|不过)[，,]?\s*")
 
 
 def only_not_found(text: str) -> bool:
     """Every non-empty line says "资料中没有提到": the model found nothing in the sources."""
     return all(NOT_FOUND in line for line in text.splitlines() if line.strip())
+
+
+_ITEM_START = re.compile(r"^\s*(?:结论[:：]|\d+[.、．]|[-•·])?\s*")
+_REPEAT_MIN_CHARS = 6
+
+
+def repetition_start(text: str) -> int | None:
+    """Where the text starts repeating a sentence it already wrote, or None.
+
+    A small model sometimes loops ("7. 联系社区居民，了解社区的政策和流程。8. 联系社区居民……")
+    until it runs out of tokens. Sentences are compared without list numbers, markers and spaces;
+    only complete sentences of at least six characters count. The answer keeps everything before
+    the first repeat, so stopping the generation there loses nothing. Point 1 restating the
+    conclusion is not a loop: the conclusion line is not compared.
+    """
+    seen: set[str] = set()
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        pos = offset
+        # the conclusion line is checked against itself only (a whole loop can sit on that one line)
+        compare = set() if line.lstrip().startswith("结论") else seen
+        for sentence in SENTENCE_END.split(line):
+            if not sentence:
+                continue
+            complete = bool(re.search(r"[。！？；]\s*$", sentence))
+            key = re.sub(r"\s+", "", CITE.sub("", _ITEM_START.sub("", sentence, count=1)))
+            if complete and len(key) >= _REPEAT_MIN_CHARS:
+                if key in compare:
+                    return pos + len(sentence) - len(sentence.lstrip())
+                compare.add(key)
+            pos += len(sentence)
+        offset += len(line)
+    return None
+
+
+def cut_repetition(text: str) -> str:
+    """The text before its first repeated sentence (a trailing list number is dropped too)."""
+    at = repetition_start(text)
+    if at is None:
+        return text
+    return re.sub(r"\s*(?:\d+[.、．])?\s*$", "", text[:at])
 
 
 # Ways of saying "must not": a conclusion "不能担保" is supported by a source's "不得提供担保".
@@ -140,7 +185,11 @@ def attribute(text: str, sources: list[str], question: str = "",
             lines_out.append(line)
             continue
         if NOT_FOUND in line and has_content:
-            continue  # "资料中没有提到" beside a real answer is filler
+            # "资料中没有提到，但根据《…》，居委会应当…": the hedge is filler, what follows is a claim
+            # checked like any other; a line that is only the hedge is dropped.
+            line = HEDGE.sub("", line, count=1)
+            if NOT_FOUND in line or not re.sub(r"^\s*(?:\d+[.、．]|[-•·])?\s*", "", line).strip(" 。，,"):
+                continue
         if CITE.search(line) and len(re.sub(r"[\s:：、,，。;；]|依据|资料|来源|参考|的|编号", "", CITE.sub("", line))) == 0:
             # "依据的资料：[1]、[3]": the model names its sources on a line of their own
             declared.extend(int(n) for n in CITE.findall(line))
@@ -229,6 +278,9 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
         v.warnings.append(f"已删除 {len(removed)} 句在资料中找不到依据的内容")
     v.used_sources = sorted({int(n) for n in CITE.findall(v.text)} | set(declared))
 
+    # 2b. "根据…第六百六十七条，<the text of 第六百七十七条>[3]": the number must be that of the article quoted
+    v.text = fix_article_numbers(v.text, sources, v)
+
     # 3. numbers must come from the cited sources (or from the question itself)
     cited = [sources[n - 1] for n in v.used_sources] or sources
     evidence = _digits_normalised(" ".join(cited) + " " + question)
@@ -244,6 +296,33 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
         v.warnings.append("以下数字在引用的资料中找不到依据，请核实：" + "、".join(dict.fromkeys(v.unsupported_numbers)))
     v.text = re.sub(r"[ \t]+\n", "\n", v.text).strip()
     return v
+
+
+SOURCE_ARTICLE = re.compile(r"^\s*(第[零〇一二三四五六七八九十百千]+条)")
+
+
+def fix_article_numbers(text: str, sources: list[str], v: Verification) -> str:
+    """A sentence citing one article number and one law source [k] must use that source's own number.
+
+    Small models copy a law article's text correctly and give it a neighbour's number; the number
+    exists, so the existence check passes. When the sentence is mostly that source's words, the
+    source's own number replaces the wrong one (with a warning).
+    """
+    def fix(sentence: str) -> str:
+        refs = list(LAW_ARTICLE.finditer(sentence))
+        markers = set(CITE.findall(sentence))
+        if len(refs) != 1 or len(markers) != 1:
+            return sentence
+        k = int(markers.pop())
+        label = SOURCE_ARTICLE.match(sources[k - 1]) if 1 <= k <= len(sources) else None
+        said = normalise_article(refs[0].group(2))
+        claim = sentence[:refs[0].start()] + sentence[refs[0].end():]
+        if not label or label.group(1) == said or support(claim, sources[k - 1]) < 0.5:
+            return sentence
+        v.warnings.append(f"“{refs[0].group(0)}”与所引原文的条号不符，已改为原文的{label.group(1)}。")
+        return sentence[:refs[0].start(2)] + label.group(1) + sentence[refs[0].end(2):]
+
+    return "\n".join("".join(fix(s) for s in SENTENCE_END.split(line)) for line in text.split("\n"))
 
 
 def _digits_normalised(text: str) -> str:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     llm_n_threads: int = 0  # 0 = llama.cpp default (half the cores decode); on a busy 2-core PC 1 is faster
     llm_max_tokens: int = 320  # answers are asked to stay under ~200 characters
     llm_temperature: float = 0.1
+    # When the relevance gate was unsure, refuse rather than show an answer that failed its checks.
+    # False: fewer refusals of colloquial in-scope questions, more out-of-scope ones answered (eval/README.md).
+    answer_strict: bool = True
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_model: str = "local"
     openai_api_key: str = "sk-local"

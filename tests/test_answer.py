@@ -20,6 +20,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ALWAYS_ANSWER = RelevanceGate(low=0.0, high=0.0)
 
 
+def answer_with_sources(retriever, question: str, mode: str = "policy", n: int = 5) -> Answer:
+    """An Answer holding the top ``n`` retrieved sources, as the answerer has it before generation."""
+    from assistant.context import select_sources
+
+    result = retriever.retrieve(question, k=8)
+    ans = Answer(question=question, mode=mode)
+    ans.sources = select_sources(result.hits[:n], result.query.keyword_text, n)
+    return ans
+
+
 class CountingLLM:
     """The real model, counting how often it is asked to generate."""
 
@@ -127,13 +137,9 @@ def test_cli_ask_json(library):
 
 def test_unsupported_conclusion_is_replaced_by_an_honest_one(library):
     from assistant.answer import NO_DIRECT_ANSWER
-    from assistant.context import select_sources
 
     retriever = HybridRetriever(library)
-    question = "楼上漏水到我家，楼上不管怎么办"
-    result = retriever.retrieve(question, k=8)
-    ans = Answer(question=question, mode="solution")
-    ans.sources = select_sources(result.hits[:3], result.query.keyword_text, 3)
+    ans = answer_with_sources(retriever, "楼上漏水到我家，楼上不管怎么办", "solution", 3)
     supported = ans.sources[0].hit.text.split("。")[0]
     # the model's conclusion is made up, its one point is copied from source 1
     Answerer(retriever, None)._finish_generated(ans, f"结论：月亮上的兔子会来修屋顶。\n1. {supported}[1]。")
@@ -144,15 +150,10 @@ def test_unsupported_conclusion_is_replaced_by_an_honest_one(library):
 
 def test_unsure_relevance_and_unsupported_answer_is_a_refusal(library):
     """When only the LLM judge let a question through, a hollow answer becomes an honest refusal."""
-    from assistant.context import select_sources
-
     retriever = HybridRetriever(library)
-    question = "银行定期存款利率现在是多少"
-    result = retriever.retrieve(question, k=8)
     raw = "结论：银行定期存款利率现在是4.5%。\n1. 资料中没有提到。"
     for strict in (False, True):
-        ans = Answer(question=question, mode="policy")
-        ans.sources = select_sources(result.hits[:5], result.query.keyword_text, 5)
+        ans = answer_with_sources(retriever, "银行定期存款利率现在是多少")
         Answerer(retriever, None)._finish_generated(ans, raw, strict=strict)
         if strict:
             assert ans.refused and not ans.extractive
@@ -183,6 +184,41 @@ def test_answer_eval_replays_recorded_answers_with_todays_checks(library):
     assert result["summary"]["oos_refusal_rate"] == 1.0 and result["summary"]["false_refusal_rate"] == 0.0
 
 
+def test_a_looping_model_is_stopped_and_its_repeats_cut(library):
+    """A small model that writes the same item again and again is stopped at the first repeat."""
+    from assistant.verify import cut_repetition
+
+    raw = ("结论：先联系楼上住户查看漏水来源。[1]\n1. 联系社区居民，了解社区的政策和流程。[1]\n"
+           "2. 联系物业查看管道。[1]\n3. 联系社区居民，了解社区的政策和流程。\n4. 联系社区居民，了解")
+    assert cut_repetition(raw).endswith("2. 联系物业查看管道。[1]")
+    assert cut_repetition("结论：好的。\n1. 第一件不同的事。\n2. 第二件不同的事。") == "结论：好的。\n1. 第一件不同的事。\n2. 第二件不同的事。"
+
+    class LoopingLLM:
+        """Feeds the answerer what a looping model writes, counting how much it was made to write."""
+        name, n_ctx = "looping", 8192
+
+        def __init__(self):
+            self.pieces, self.closed = 0, False
+
+        def stream(self, messages, **kw):
+            try:
+                for piece in ["结论：楼上漏水先找楼上住户和物业。[1]\n"] + ["1. 联系物业查看管道。[1]\n"] * 500:
+                    self.pieces += 1
+                    yield piece
+            finally:
+                self.closed = True
+
+        def count_tokens(self, text):
+            return len(text)
+
+    llm = LoopingLLM()
+    ans = Answerer(HybridRetriever(library), llm, gate=ALWAYS_ANSWER).ask("楼上漏水到我家，楼上不管怎么办", "solution")
+    assert llm.pieces == 3 and llm.closed  # the first repeat ends generation
+    assert ans.raw.count("联系物业查看管道") == 2 and ans.answer.count("联系物业查看管道") == 1
+    assert any("重复" in w for w in ans.warnings)
+
+
+
 def test_band_only_eval_lets_the_gate_decide_what_it_can(library):
     """--band-only: questions the gate is sure about are scored without the model (refused below low)."""
     from eval.answers import gate_only
@@ -192,3 +228,27 @@ def test_band_only_eval_lets_the_gate_decide_what_it_can(library):
     assert far is not None and far["refused"] and far["raw"] == "" and far["key_facts"] is None
     near = gate_only(answerer, {"id": "x1", "q": "居民身份证丢了，居委会能开遗失证明吗", "mode": "policy"})
     assert near is None or not near["refused"]
+
+
+def test_a_strict_refusal_lists_the_source_the_checked_text_cites_first(library):
+    retriever = HybridRetriever(library)
+    ans = answer_with_sources(retriever, "邻居家养的狗天天叫，警察能管吗")
+    last = ans.sources[-1]
+    raw = f"结论：月亮上的兔子会管。\n1. 资料中没有提到，但{last.hit.text.split('。')[0]}。[{last.n}]"
+    Answerer(retriever, None)._finish_generated(ans, raw, strict=True)
+    assert ans.refused and len(ans.sources) == 3
+    assert ans.sources[0].hit is last.hit and [s.n for s in ans.sources] == [1, 2, 3]
+
+
+def test_strict_refusal_can_be_switched_off_in_the_settings(library, monkeypatch):
+    """SHEGONG_ANSWER_STRICT=false: an unsure question whose answer failed its checks shows the honest non-answer."""
+    from shegong.config import get_settings, reset_settings
+
+    monkeypatch.setenv("SHEGONG_ANSWER_STRICT", "false")
+    reset_settings()
+    retriever = HybridRetriever(library)
+    answerer = Answerer.from_settings(retriever, None, get_settings())
+    assert answerer.strict_refusal == ()
+    ans = answer_with_sources(retriever, "银行定期存款利率现在是多少")
+    answerer._finish_generated(ans, "结论：银行定期存款利率现在是4.5%。\n1. 资料中没有提到。", strict=True)
+    assert not ans.refused and "4.5" not in ans.answer

@@ -160,3 +160,26 @@ def test_negation_wording_and_list_lead_in_count_as_supported():
     # a flat claim the sources do not make is still removed
     v3 = verify_answer("结论：居委会可以收取调解费。", src, lambda *_: True, "居委会能收调解费吗")
     assert "收取调解费" not in v3.text
+
+
+def test_a_hedged_line_keeps_its_claim_and_the_claim_is_still_checked():
+    """'资料中没有提到，但…' is the small model's habit: the hedge goes, what follows is checked like any line."""
+    raw = ("结论：子女应当经常看望老年人。\n1. 资料中没有提到，但家庭成员不得忽视、冷落老年人。\n"
+           "2. 资料中没有提到，但社区可以对不看望的子女罚款五千元。\n3. 资料中没有提到具体金额。")
+    v = verify_answer(raw, SOURCES, lambda *_: True, "子女不回家看望老人违法吗")
+    assert v.text == "结论：子女应当经常看望老年人[1]。\n1. 家庭成员不得忽视、冷落老年人[1]。"
+    assert "资料中没有提到" not in v.text and "罚款" not in v.text
+
+
+def test_an_article_written_with_its_chapter_path_is_checked_and_its_number_must_match_the_quote():
+    """'《民法典》第三编合同第十二章借款合同第六百六十七条' is an article reference like any other."""
+    src = ["第六百七十七条 借款人提前返还借款的，除当事人另有约定外，应当按照实际借款的期间计算利息。"]
+    q = "借钱提前还了，利息怎么算"
+    raw = ("结论：按实际借款的期间计算利息[1]。\n1. 根据《民法典》第三编合同第十二章借款合同第六百六十七条，"
+           "借款人提前返还借款的，除当事人另有约定外，应当按照实际借款的期间计算利息[1]。")
+    v = verify_answer(raw, src, lambda law, art: True, q)
+    assert "第六百七十七条，借款人提前返还借款" in v.text and "第六百六十七条" not in v.text
+    assert any("条号不符" in w for w in v.warnings)
+    invented = verify_answer("结论：按实际借款的期间计算利息[1]。依据《民法典》第三编合同第九千条。", src,
+                             lambda law, art: art != "第九千条", q)
+    assert "第九千条" not in invented.text and invented.invalid_articles
