@@ -25,7 +25,8 @@ CITE = re.compile(r"\[(\d{1,2})\]")
 _NUM = r"[0-9０-９]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万]+"
 # 《民法典》第十八条 / 老年人权益保障法第18条 / 《民法典》第三编合同第十二章借款合同第六百六十七条 (a 编/章/节
 # path between the title and the article, as the sources' own locations read, may be copied by the model)
-_PATH = r"(?:\s*(?:›\s*)?第[零〇一二三四五六七八九十百千\d]+[编分章节][\u4e00-\u9fff、 ]{0,24}?)*\s*(?:›\s*)?"
+# (possessive quantifiers and names without 第: no backtracking blow-up on a long run of chapter headings)
+_PATH = r"(?:\s*+(?:›\s*+)?第[零〇一二三四五六七八九十百千\d]+[编分章节](?:(?!第)[\u4e00-\u9fff、 ]){0,24}+)*+\s*+(?:›\s*+)?"
 LAW_ARTICLE = re.compile(
     rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{2,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*(第\s*(?:{_NUM})\s*条)")
 NUMBER_WITH_UNIT = re.compile(
@@ -101,7 +102,7 @@ HEDGE = re.compile(r"资料中没有提到[^，,。；]{0,20}[，,]\s*(?:但是|
 
 def only_not_found(text: str) -> bool:
     """Every non-empty line says "资料中没有提到": the model found nothing in the sources."""
-    return all(NOT_FOUND in line for line in text.splitlines() if line.strip())
+    return all(NOT_FOUND in HEDGE.sub("", line) for line in text.splitlines() if line.strip())
 
 
 _ITEM_START = re.compile(r"^\s*(?:结论[:：]|\d+[.、．]|[-•·])?\s*")
@@ -109,7 +110,7 @@ _REPEAT_MIN_CHARS = 6
 
 
 def repetition_start(text: str) -> int | None:
-    """Where the text starts repeating a sentence it already wrote, or None.
+    """Where the text starts repeating sentences it already wrote (two in a row), or None.
 
     A small model sometimes loops ("7. 联系社区居民，了解社区的政策和流程。8. 联系社区居民……")
     until it runs out of tokens. Sentences are compared without list numbers, markers and spaces;
@@ -119,6 +120,7 @@ def repetition_start(text: str) -> int | None:
     """
     seen: set[str] = set()
     offset = 0
+    first_repeat: int | None = None  # where a run of repeated sentences began
     for line in text.splitlines(keepends=True):
         pos = offset
         # the conclusion line is checked against itself only (a whole loop can sit on that one line)
@@ -129,9 +131,13 @@ def repetition_start(text: str) -> int | None:
             complete = bool(re.search(r"[。！？；]\s*$", sentence))
             key = re.sub(r"\s+", "", CITE.sub("", _ITEM_START.sub("", sentence, count=1)))
             if complete and len(key) >= _REPEAT_MIN_CHARS:
-                if key in compare:
-                    return pos + len(sentence) - len(sentence.lstrip())
-                compare.add(key)
+                if key not in compare:
+                    compare.add(key)
+                    first_repeat = None
+                elif first_repeat is None:  # one repeat may be a stock phrase ("具体以当地规定为准。")
+                    first_repeat = pos + len(sentence) - len(sentence.lstrip())
+                else:  # two in a row: a loop
+                    return first_repeat
             pos += len(sentence)
         offset += len(line)
     return None
@@ -259,7 +265,7 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
         if article_known(m, article_exists):
             return m.group(0)
         v.invalid_articles.append(f"{m.group(1)}{m.group(2)}")
-        return f"{m.group(1)}相关规定"
+        return m.group(0)[: m.start(2) - m.start()] + "相关规定"  # the number goes, any chapter path stays
 
     v.text = LAW_ARTICLE.sub(check_article, v.text)
     if v.invalid_articles:
@@ -279,7 +285,7 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
     v.used_sources = sorted({int(n) for n in CITE.findall(v.text)} | set(declared))
 
     # 2b. "根据…第六百六十七条，<the text of 第六百七十七条>[3]": the number must be that of the article quoted
-    v.text = fix_article_numbers(v.text, sources, v)
+    v.text = fix_article_numbers(v.text, sources, v, article_exists)
 
     # 3. numbers must come from the cited sources (or from the question itself)
     cited = [sources[n - 1] for n in v.used_sources] or sources
@@ -301,26 +307,32 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
 SOURCE_ARTICLE = re.compile(r"^\s*(第[零〇一二三四五六七八九十百千]+条)")
 
 
-def fix_article_numbers(text: str, sources: list[str], v: Verification) -> str:
+def fix_article_numbers(text: str, sources: list[str], v: Verification, article_exists: ArticleLookup) -> str:
     """A sentence citing one article number and one law source [k] must use that source's own number.
 
     Small models copy a law article's text correctly and give it a neighbour's number; the number
     exists, so the existence check passes. When the sentence is mostly that source's words, the
-    source's own number replaces the wrong one (with a warning).
+    source's own number replaces the wrong one (with a warning) — unless the written number is one the
+    source itself refers to ("依照本法第二十条"), or the law named has no article with the source's number.
     """
     def fix(sentence: str) -> str:
         refs = list(LAW_ARTICLE.finditer(sentence))
         markers = set(CITE.findall(sentence))
         if len(refs) != 1 or len(markers) != 1:
             return sentence
-        k = int(markers.pop())
+        ref, k = refs[0], int(markers.pop())
         label = SOURCE_ARTICLE.match(sources[k - 1]) if 1 <= k <= len(sources) else None
-        said = normalise_article(refs[0].group(2))
-        claim = sentence[:refs[0].start()] + sentence[refs[0].end():]
-        if not label or label.group(1) == said or support(claim, sources[k - 1]) < 0.5:
+        said = normalise_article(ref.group(2))
+        claim = sentence[:ref.start()] + sentence[ref.end():]
+        if (not label or label.group(1) == said or said in sources[k - 1] or re.sub(r"\s+", "", ref.group(2)) in sources[k - 1]
+                or support(claim, sources[k - 1]) < 0.5):
             return sentence
-        v.warnings.append(f"“{refs[0].group(0)}”与所引原文的条号不符，已改为原文的{label.group(1)}。")
-        return sentence[:refs[0].start(2)] + label.group(1) + sentence[refs[0].end(2):]
+        fixed = sentence[:ref.start(2)] + label.group(1) + sentence[ref.end(2):]
+        new_ref = LAW_ARTICLE.search(fixed, ref.start())
+        if new_ref is None or not article_known(new_ref, article_exists) or "本法" in ref.group(1) or "该法" in ref.group(1):
+            return sentence
+        v.warnings.append(f"“{ref.group(0)}”与所引原文的条号不符，已改为原文的{label.group(1)}。")
+        return fixed
 
     return "\n".join("".join(fix(s) for s in SENTENCE_END.split(line)) for line in text.split("\n"))
 

@@ -189,16 +189,19 @@ def test_a_looping_model_is_stopped_and_its_repeats_cut(library):
     from assistant.verify import cut_repetition
 
     raw = ("结论：先联系楼上住户查看漏水来源。[1]\n1. 联系社区居民，了解社区的政策和流程。[1]\n"
-           "2. 联系物业查看管道。[1]\n3. 联系社区居民，了解社区的政策和流程。\n4. 联系社区居民，了解")
+           "2. 联系物业查看管道。[1]\n3. 联系社区居民，了解社区的政策和流程。\n4. 联系物业查看管道。\n5. 联系社区居民，了解")
     assert cut_repetition(raw).endswith("2. 联系物业查看管道。[1]")
-    assert cut_repetition("结论：好的。\n1. 第一件不同的事。\n2. 第二件不同的事。") == "结论：好的。\n1. 第一件不同的事。\n2. 第二件不同的事。"
+    # one repeated stock sentence is not a loop; neither is point 1 restating the conclusion
+    listed = ("结论：可以申请救助。\n1. 可以申请救助。\n2. 低保：向街道申请。具体以当地规定为准。[1]\n"
+              "3. 临时救助：向街道提出申请。具体以当地规定为准。[2]\n4. 医疗救助：看病难可以申请。[3]")
+    assert cut_repetition(listed) == listed
 
     class LoopingLLM:
         """Feeds the answerer what a looping model writes, counting how much it was made to write."""
         name, n_ctx = "looping", 8192
 
         def __init__(self):
-            self.pieces, self.closed = 0, False
+            self.pieces, self.closed, self.closed_when_counted = 0, False, None
 
         def stream(self, messages, **kw):
             try:
@@ -209,12 +212,13 @@ def test_a_looping_model_is_stopped_and_its_repeats_cut(library):
                 self.closed = True
 
         def count_tokens(self, text):
+            self.closed_when_counted = self.closed  # the answerer counts tokens right after it stops the model
             return len(text)
 
     llm = LoopingLLM()
     ans = Answerer(HybridRetriever(library), llm, gate=ALWAYS_ANSWER).ask("楼上漏水到我家，楼上不管怎么办", "solution")
-    assert llm.pieces == 3 and llm.closed  # the first repeat ends generation
-    assert ans.raw.count("联系物业查看管道") == 2 and ans.answer.count("联系物业查看管道") == 1
+    assert llm.pieces == 4 and llm.closed_when_counted  # the second repeat in a row ends generation at once
+    assert ans.raw.count("联系物业查看管道") == 3 and ans.answer.count("联系物业查看管道") == 1
     assert any("重复" in w for w in ans.warnings)
 
 

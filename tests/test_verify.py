@@ -169,6 +169,10 @@ def test_a_hedged_line_keeps_its_claim_and_the_claim_is_still_checked():
     v = verify_answer(raw, SOURCES, lambda *_: True, "子女不回家看望老人违法吗")
     assert v.text == "结论：子女应当经常看望老年人[1]。\n1. 家庭成员不得忽视、冷落老年人[1]。"
     assert "资料中没有提到" not in v.text and "罚款" not in v.text
+    from assistant.verify import only_not_found
+
+    assert only_not_found("结论：资料中没有提到。\n1. 资料中没有提到具体金额。")
+    assert not only_not_found("结论：资料中没有提到，但居委会应当设专人负责。")  # a hedged claim is still a claim
 
 
 def test_an_article_written_with_its_chapter_path_is_checked_and_its_number_must_match_the_quote():
@@ -183,3 +187,15 @@ def test_an_article_written_with_its_chapter_path_is_checked_and_its_number_must
     invented = verify_answer("结论：按实际借款的期间计算利息[1]。依据《民法典》第三编合同第九千条。", src,
                              lambda law, art: art != "第九千条", q)
     assert "第九千条" not in invented.text and invented.invalid_articles
+    swallowed = verify_answer("结论：要办理接收[1]。《社区矫正法》第三章规定社区矫正机构应当依照第九十九条办理接收手续[1]。",
+                              ["社区矫正机构应当办理接收手续。"], lambda law, art: art != "第九十九条", "接收手续")
+    assert "第三章规定社区矫正机构应当依照相关规定办理接收手续" in swallowed.text  # only the number goes
+    # a number the source itself refers to is a quote, not a wrong number
+    quoted = ["第七十六条 家庭成员有本法第七十五条规定行为的，由有关单位给予批评教育。"]
+    raw = "结论：会受批评教育[1]。\n1. 家庭成员有本法第七十五条规定行为的，由有关单位给予批评教育[1]。"
+    assert "本法第七十五条" in verify_answer(raw, quoted, lambda law, art: True, "家暴会怎样").text
+    # never "corrected" to an article the named law does not have
+    other_law = ["第一千零四十三条 家庭成员应当敬老爱幼，互相帮助。"]
+    raw = "结论：要敬老爱幼[1]。\n1. 《老年人权益保障法》第十八条规定，家庭成员应当敬老爱幼，互相帮助[1]。"
+    exists = lambda law, art: not (law == "老年人权益保障法" and art == "第一千零四十三条")  # noqa: E731
+    assert "第十八条" in verify_answer(raw, other_law, exists, "家里要敬老吗").text
