@@ -173,7 +173,7 @@ class Answerer:
         result = self.retriever.retrieve(query, k=8, kbs=kbs)
         ans.timings["retrieval_ms"] = round(result.timings["total_ms"], 1)
         hits = result.hits
-        ans.relevance = self.gate.score(result.query.text, hits, self.retriever.idf)
+        ans.relevance = self.relevance(result)
         relevant = ans.relevance >= self.gate.high
         if self.gate.in_band(ans.relevance):
             yield Event("status", "正在判断资料是否相关……")
@@ -244,6 +244,10 @@ class Answerer:
         ans.sources = self.answer_sources(self.retriever.retrieve(question, k=8), mode)
         self._finish_generated(ans, raw, strict=judged)
         return ans
+
+    def relevance(self, result: RetrievalResult) -> float:
+        """The gate's score for a retrieval result: below ``gate.low`` refuse, in the band ask the judge."""
+        return self.gate.score(result.query.text, result.hits, self.retriever.idf)
 
     def judge_retrieved(self, query: str, result: RetrievalResult) -> float:
         """P(relevant) for a retrieval result: the LLM reads short excerpts of the gate's top hits."""
@@ -327,9 +331,10 @@ class Answerer:
         refuse and show the nearest sources instead of an extract or a hollow answer.
         """
         ans.raw = raw
-        if cut_repetition(raw) != raw:
+        cut = cut_repetition(raw)
+        if cut != raw:
             ans.warnings.append("模型开始重复同样的内容，重复部分已删去。")
-            raw = cut_repetition(raw)
+            raw = cut
         raw = normalise_markers(raw)
         texts = [s.hit.text for s in ans.sources]
         v = verify_answer(raw, texts, self.retriever.article_exists, ans.question, self.title_lookup(ans.sources))

@@ -321,15 +321,20 @@ def fix_article_numbers(text: str, sources: list[str], v: Verification, article_
         if len(refs) != 1 or len(markers) != 1:
             return sentence
         ref, k = refs[0], int(markers.pop())
-        label = SOURCE_ARTICLE.match(sources[k - 1]) if 1 <= k <= len(sources) else None
+        if not 1 <= k <= len(sources) or "本法" in ref.group(1) or "该法" in ref.group(1):
+            return sentence
+        source = sources[k - 1]
+        label = SOURCE_ARTICLE.match(source)
         said = normalise_article(ref.group(2))
-        claim = sentence[:ref.start()] + sentence[ref.end():]
-        if (not label or label.group(1) == said or said in sources[k - 1] or re.sub(r"\s+", "", ref.group(2)) in sources[k - 1]
-                or support(claim, sources[k - 1]) < 0.5):
+        if not label or label.group(1) == said:
+            return sentence
+        if said in source or re.sub(r"\s+", "", ref.group(2)) in source:
+            return sentence  # the source itself refers to that article: a quote, not a wrong number
+        if support(sentence[:ref.start()] + sentence[ref.end():], source) < 0.5:
             return sentence
         fixed = sentence[:ref.start(2)] + label.group(1) + sentence[ref.end(2):]
         new_ref = LAW_ARTICLE.search(fixed, ref.start())
-        if new_ref is None or not article_known(new_ref, article_exists) or "本法" in ref.group(1) or "该法" in ref.group(1):
+        if new_ref is None or not article_known(new_ref, article_exists):
             return sentence
         v.warnings.append(f"“{ref.group(0)}”与所引原文的条号不符，已改为原文的{label.group(1)}。")
         return fixed

@@ -95,7 +95,7 @@ def gate_only(answerer: Answerer, item: dict) -> dict | None:
     it is answered; only the band needs the model. Nothing is generated, so there are no key facts.
     """
     result = answerer.retriever.retrieve(item["q"], k=8)
-    rel = answerer.gate.score(result.query.text, result.hits, answerer.retriever.idf)
+    rel = answerer.relevance(result)
     if answerer.gate.in_band(rel):
         return None
     return {"id": item["id"], "q": item["q"], "mode": mode_of(item), "refused": rel < answerer.gate.low,

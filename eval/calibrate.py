@@ -46,7 +46,7 @@ def judge_probabilities(questions: list[str], answerer: Answerer) -> list[float 
     gate, retriever, out = answerer.gate, answerer.retriever, []
     for q in questions:
         r = retriever.retrieve(q, k=8)
-        s = gate.score(r.query.text, r.hits, retriever.idf)
+        s = answerer.relevance(r)
         if gate.in_band(s):
             out.append(answerer.judge_retrieved(q, r))
         else:
