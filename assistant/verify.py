@@ -154,14 +154,18 @@ def cut_repetition(text: str) -> str:
 # Ways of saying "must not": a conclusion "不能担保" is supported by a source's "不得提供担保".
 NEGATIONS = {"不能", "不得", "不可", "不可以", "不准", "不许", "禁止", "严禁", "不允许", "无权", "不应", "不应当", "不应该"}
 # Words that only introduce a list ("要做好以下几点："); they claim nothing a source must support.
-FILLER = {"以下", "如下", "下列", "几点", "几个", "方面", "包括", "主要", "做好", "采取", "措施", "具体"}
+FILLER = {"以下", "如下", "下列", "几点", "几个", "方面", "包括", "主要", "做好", "采取", "措施", "采取措施", "具体"}
+# Connectives and "yes": "是的，即使没砸到人也会被处罚" adds no fact to the question it answers.
+# (Not 一定/肯定: the tokeniser drops the 不 of 不一定, which flips the verdict. Not 根据/按照: a
+# conclusion that is only "按照《…》…的规定进行" must not pass as a restatement of the question.)
+CONNECTIVES = {"确实", "的确", "即使", "就算", "虽然", "但是", "因此", "所以", "是的"}
 
 
 def _content_tokens(text: str) -> set[str]:
     from ingest.textutil import tokenize
 
     words = {t for t in tokenize(CITE.sub("", text)) if len(t) > 1 or t.isdigit()}
-    return {"〈不得〉" if t in NEGATIONS else t for t in words} - FILLER
+    return {"〈不得〉" if t in NEGATIONS else t for t in words} - FILLER - CONNECTIVES
 
 
 def support(sentence: str, source: str) -> float:

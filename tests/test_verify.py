@@ -162,6 +162,22 @@ def test_negation_wording_and_list_lead_in_count_as_supported():
     assert "收取调解费" not in v3.text
 
 
+def test_a_verdict_with_connectives_or_a_stock_phrase_is_not_an_unsupported_claim():
+    """'即使没砸到人也会被处罚' / '警察能管，但需要采取措施' answer the question without adding a fact:
+    the connective and the stock phrase alone must not make the conclusion 'unsupported'."""
+    src = ["饲养动物，干扰他人正常生活的，处警告；警告后不改正的，处二百元以上五百元以下罚款。"]
+    v = verify_answer("结论：警察能管，但需要采取措施。", src, lambda *_: True, "邻居家养的狗天天叫，警察能管吗")
+    assert v.text.startswith("结论：警察能管")
+    v2 = verify_answer("结论：往楼下扔东西，即使没砸到人也会被处罚。", src, lambda *_: True,
+                       "往楼下扔东西，就算没砸到人也会被处罚吗")
+    assert "即使没砸到人也会被处罚" in v2.text
+    # but a new fact still needs a source, and the 不 of 不一定 is not waved through as a connective
+    v3 = verify_answer("结论：警察能管，但需要先向物业缴纳押金。", src, lambda *_: True, "邻居家养的狗天天叫，警察能管吗")
+    assert "押金" not in v3.text
+    v4 = verify_answer("结论：发现孩子疑似被打，不一定必须报警。", src, lambda *_: True, "发现孩子疑似被打，是不是必须报警")
+    assert "不一定" not in v4.text
+
+
 def test_a_hedged_line_keeps_its_claim_and_the_claim_is_still_checked():
     """'资料中没有提到，但…' is the small model's habit: the hedge goes, what follows is checked like any line."""
     raw = ("结论：子女应当经常看望老年人。\n1. 资料中没有提到，但家庭成员不得忽视、冷落老年人。\n"

@@ -191,6 +191,9 @@ def main() -> int:
         seen.add(rid)
 
     retrieval = read_jsonl(HERE / "retrieval.jsonl")
+    held_out = HERE / "holdout_retrieval.jsonl"  # same format, written apart from the tuning set
+    if held_out.exists():
+        retrieval += read_jsonl(held_out)
     for r in retrieval:
         check_id(r["id"])
         if r.get("kind") not in KINDS:
