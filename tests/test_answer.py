@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import Answer, Answerer, RelevanceGate
+from assistant.answer import NO_DIRECT_ANSWER, Answer, Answerer, RelevanceGate
 from assistant.verify import CITE, LAW_ARTICLE, article_known
 from knowledge.retrieve import HybridRetriever
 
@@ -136,8 +136,6 @@ def test_cli_ask_json(library):
 
 
 def test_unsupported_conclusion_is_replaced_by_an_honest_one(library):
-    from assistant.answer import NO_DIRECT_ANSWER
-
     retriever = HybridRetriever(library)
     ans = answer_with_sources(retriever, "楼上漏水到我家，楼上不管怎么办", "solution", 3)
     supported = ans.sources[0].hit.text.split("。")[0]
@@ -148,8 +146,8 @@ def test_unsupported_conclusion_is_replaced_by_an_honest_one(library):
     assert any("没有直接回答" in w for w in ans.warnings)
 
 
-def test_unsure_relevance_and_unsupported_answer_is_a_refusal(library):
-    """When only the LLM judge let a question through, a hollow answer becomes an honest refusal."""
+def test_unsure_relevance_and_an_answer_that_fails_its_checks_is_a_refusal(library):
+    """When only the LLM judge let a question through, an answer left with nothing checked becomes an honest refusal."""
     retriever = HybridRetriever(library)
     raw = "结论：银行定期存款利率现在是4.5%。\n1. 资料中没有提到。"
     for strict in (False, True):
@@ -182,6 +180,23 @@ def test_answer_eval_replays_recorded_answers_with_todays_checks(library):
     assert inscope["key_facts"] and not inscope["refused"] and inscope["ttft_ms"] == 1000.0
     assert o052["refused"] and o004["refused"]  # o052 by the checks after generation, o004 kept as recorded
     assert result["summary"]["oos_refusal_rate"] == 1.0 and result["summary"]["false_refusal_rate"] == 0.0
+
+
+def test_answer_eval_rejudge_asks_todays_judge_about_the_band(library, small_llm):
+    """eval answers --replay --rejudge: band questions are judged again; the decision follows today's threshold."""
+    from eval.answers import replay
+
+    q = "银行定期存款利率现在是多少"
+    recorded = {"in_scope": [], "out_of_scope": [
+        {"id": "o052", "q": q, "raw": "结论：银行定期存款利率现在是4.5%。\n1. 资料中没有提到。", "judge_p": 0.999}]}
+    retriever = HybridRetriever(library)
+    expected = Answerer(retriever, small_llm).judge_retrieved(q, retriever.retrieve(q, k=8))
+    for threshold, refused_by_judge in ((0.0, False), (1.01, True)):
+        answerer = Answerer(retriever, small_llm, gate=RelevanceGate(judge_threshold=threshold))
+        row = replay(answerer, recorded, verbose=False, rejudge=True)["out_of_scope"][0]
+        assert row["judge_p"] == pytest.approx(expected, abs=0.02) and row["refused"]
+        # judged out: nothing generated or replayed; let through: the recorded text failed its checks
+        assert (row["raw"] == "") == refused_by_judge
 
 
 def test_a_looping_model_is_stopped_and_its_repeats_cut(library):
@@ -239,9 +254,14 @@ def test_a_strict_refusal_lists_the_source_the_checked_text_cites_first(library)
     ans = answer_with_sources(retriever, "邻居家养的狗天天叫，警察能管吗")
     last = ans.sources[-1]
     raw = f"结论：月亮上的兔子会管。\n1. 资料中没有提到，但{last.hit.text.split('。')[0]}。[{last.n}]"
-    Answerer(retriever, None)._finish_generated(ans, raw, strict=True)
+    # the unsupported conclusion is a refusal only when that rule is on (it is not by default since 11-30)
+    Answerer(retriever, None, strict_refusal=("unsupported",))._finish_generated(ans, raw, strict=True)
     assert ans.refused and len(ans.sources) == 3
     assert ans.sources[0].hit is last.hit and [s.n for s in ans.sources] == [1, 2, 3]
+    # by default an unsupported conclusion above checked points is shown as "no direct answer", not refused
+    ans = answer_with_sources(retriever, "邻居家养的狗天天叫，警察能管吗")
+    Answerer(retriever, None)._finish_generated(ans, raw, strict=True)
+    assert not ans.refused and ans.answer.startswith(f"结论：{NO_DIRECT_ANSWER}") and "兔子" not in ans.answer
 
 
 def test_strict_refusal_can_be_switched_off_in_the_settings(library, monkeypatch):
@@ -256,3 +276,61 @@ def test_strict_refusal_can_be_switched_off_in_the_settings(library, monkeypatch
     ans = answer_with_sources(retriever, "银行定期存款利率现在是多少")
     answerer._finish_generated(ans, "结论：银行定期存款利率现在是4.5%。\n1. 资料中没有提到。", strict=True)
     assert not ans.refused and "4.5" not in ans.answer
+
+
+class ScoringSpy:
+    """The real model's yes/no scoring, recording what it was asked."""
+
+    def __init__(self, llm):
+        self._llm, self.asked, self.scores = llm, [], []
+        self.name, self.n_ctx = llm.name, llm.n_ctx
+
+    def choice_logprobs(self, messages, options):
+        lp = self._llm.choice_logprobs(messages, options)
+        self.asked.append(messages[-1]["content"])
+        self.scores.append(lp)
+        return lp
+
+
+def test_the_judge_scores_each_source_on_its_own_and_averages(library, small_llm):
+    """One source per judgement, the question before it (llama.cpp reuses that prefix), the mean is P(relevant)."""
+    import math
+
+    retriever = HybridRetriever(library)
+    leak = answer_with_sources(retriever, "楼上漏水把我家天花板泡坏了怎么办", n=3)
+    spy = ScoringSpy(small_llm)
+    p_leak = Answerer(retriever, spy).judge_probability(leak.question, leak.sources)
+    assert len(spy.asked) == 3
+    for src, text in zip(leak.sources, spy.asked):
+        assert src.prompt_line() in text and leak.question in text
+        assert text.index(leak.question) < text.index(src.prompt_line())
+        assert all(other.prompt_line() not in text for other in leak.sources if other is not src)
+    per_source = [math.exp(lp["能"]) / (math.exp(lp["能"]) + math.exp(lp["不能"])) for lp in spy.scores]
+    assert 0 < p_leak < 1 and p_leak == pytest.approx(sum(per_source) / 3)
+    # (how well it separates relevant from unrelated sources is measured with the 1.5B model by
+    # ``shegong eval calibrate --judge``; the 0.5B test model is too weak a judge to assert it here)
+
+
+def test_a_judge_without_log_probabilities_counts_the_sources_it_says_yes_to(library):
+    """OpenAI-compatible servers give words, not log-probabilities: the share of sources it says 能 to.
+    If the model fails midway, the sources judged so far decide; if it fails at once, the sources are shown."""
+    from shegong.errors import ModelUnavailable
+
+    class Words:  # what a served model replies to each judgement, in order (only the aggregation is tested)
+        name, n_ctx = "words", 4096
+
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def stream(self, messages, **kw):
+            reply = self.replies.pop(0)
+            if reply is None:
+                raise ModelUnavailable("服务暂时不可用")
+            yield reply
+
+    ans = answer_with_sources(HybridRetriever(library), "楼上漏水怎么办", n=3)
+    judge = lambda replies: Answerer(HybridRetriever(library), Words(replies)).judge_probability(ans.question, ans.sources)
+    assert judge(["不能", "能", "不能。"]) == pytest.approx(1 / 3)
+    assert judge(["资料中没有提到", "不能", "否"]) == 0.0  # only a reply that starts with 能 is a yes
+    assert judge(["不能", None]) == 0.0
+    assert judge([None]) == 1.0
