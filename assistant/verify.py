@@ -100,12 +100,38 @@ NOT_FOUND = "资料中没有提到"
 HEDGE = re.compile(r"资料中没有提到[^，,。；]{0,20}[，,]\s*(?:但是|但|不过)[，,]?\s*")
 
 
-def only_not_found(text: str) -> bool:
-    """Every non-empty line says "资料中没有提到": the model found nothing in the sources."""
-    return all(NOT_FOUND in HEDGE.sub("", line) for line in text.splitlines() if line.strip())
-
-
 _ITEM_START = re.compile(r"^\s*(?:结论[:：]|\d+[.、．]|[-•·])?\s*")
+# A list item written inline after a sentence: "流程是：1. 到县级残联申请…。2. …资料中没有提到。"
+INLINE_ITEM = re.compile(r"(?<=[。；！？])\s*(?=\d+[.、．])")
+
+
+def _items(text: str) -> list[str]:
+    """The list items of a text: its lines, and the items a model wrote inline within one line."""
+    return [item for line in text.splitlines() for item in INLINE_ITEM.split(line) if item.strip()]
+
+
+def only_not_found(text: str) -> bool:
+    """Every item says "资料中没有提到": the model found nothing in the sources."""
+    return all(NOT_FOUND in HEDGE.sub("", item) for item in _items(text))
+
+
+def drop_not_found(line: str) -> str:
+    """A line without the items that say "资料中没有提到" (and without the hedge before a real claim).
+
+    "资料中没有提到，但根据《…》，居委会应当…": the hedge is filler, what follows is a claim checked
+    like any other. An item that still says not found goes with everything it goes on to say
+    ("…没有提到第X条。因此…违反了该条的规定"); the items beside it on the same line stay.
+    """
+    kept = []
+    for item in INLINE_ITEM.split(line):
+        if NOT_FOUND in item:
+            item = HEDGE.sub("", item, count=1)
+            if NOT_FOUND in item or not _ITEM_START.sub("", item).strip(" 。，,"):
+                continue
+        kept.append(item)
+    return "".join(kept)
+
+
 _REPEAT_MIN_CHARS = 6
 
 
@@ -195,10 +221,8 @@ def attribute(text: str, sources: list[str], question: str = "",
             lines_out.append(line)
             continue
         if NOT_FOUND in line and has_content:
-            # "资料中没有提到，但根据《…》，居委会应当…": the hedge is filler, what follows is a claim
-            # checked like any other; a line that is only the hedge is dropped.
-            line = HEDGE.sub("", line, count=1)
-            if NOT_FOUND in line or not re.sub(r"^\s*(?:\d+[.、．]|[-•·])?\s*", "", line).strip(" 。，,"):
+            line = drop_not_found(line)
+            if not line.strip():
                 continue
         if CITE.search(line) and len(re.sub(r"[\s:：、,，。;；]|依据|资料|来源|参考|的|编号", "", CITE.sub("", line))) == 0:
             # "依据的资料：[1]、[3]": the model names its sources on a line of their own

@@ -191,6 +191,31 @@ def test_a_hedged_line_keeps_its_claim_and_the_claim_is_still_checked():
     assert not only_not_found("结论：资料中没有提到，但居委会应当设专人负责。")  # a hedged claim is still a claim
 
 
+
+def test_points_written_inline_on_one_line_are_separate_items():
+    """Run 7 (r015): the model put its three points on the conclusion line, two of them "资料中没有提到".
+    The one that answers stays; before, the whole line counted as "not found" and the question was refused."""
+    from assistant.verify import only_not_found
+
+    src = ["居委会不评定、不发证。去向：向户籍所在地县级残联申请，到残联指定的医疗机构进行残疾评定，由残联核发残疾人证。"]
+    q = "孩子天生听力不好，想办个残疾证，流程是怎样的"
+    raw = ("结论：孩子天生听力不好，想办个残疾证，流程是：1. 去户籍所在地县级残联申请，到残联指定的医疗机构进行残疾评定，"
+           "由残联核发残疾人证。2. 去社区领取残疾人证办理流程，资料中没有提到。3. 去社区领取残疾人证办理流程，资料中没有提到。")
+    assert not only_not_found(raw)
+    v = verify_answer(raw, src, lambda *_: True, q)
+    assert v.text.startswith("结论：孩子天生听力不好") and v.text.endswith("由残联核发残疾人证[1]。")
+    assert "资料中没有提到" not in v.text and v.used_sources == [1]
+    assert only_not_found("结论：资料中没有提到。1. 资料中没有提到具体流程。2. 资料中没有提到费用。")
+
+
+def test_an_item_that_says_not_found_goes_with_what_it_goes_on_to_say():
+    """Held-out h18: '资料中没有提到第X条…。因此…违反了该条的规定' builds on what the sources lack: the item goes whole."""
+    src = ["第一千零四十九条 要求结婚的男女双方应当亲自到婚姻登记机关申请结婚登记。符合本法规定的，予以登记，发给结婚证。"]
+    raw = ("结论：老人的房子由老人决定[1]。\n1. 资料中没有提到《民法典》第一千零五十四条，该条规定了无效的婚姻。"
+           "因此，儿子结婚后不让老人住原来的房子，这违反了该条的规定，是不合法的。")
+    v = verify_answer(raw, src, lambda *_: True, "儿子结婚后不让老人住原来的房子，这合法吗")
+    assert "该条" not in v.text and "因此" not in v.text
+
 def test_an_article_written_with_its_chapter_path_is_checked_and_its_number_must_match_the_quote():
     """'《民法典》第三编合同第十二章借款合同第六百六十七条' is an article reference like any other."""
     src = ["第六百七十七条 借款人提前返还借款的，除当事人另有约定外，应当按照实际借款的期间计算利息。"]
