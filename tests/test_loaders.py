@@ -165,6 +165,50 @@ def test_pdf_without_text_or_readable_images_is_refused(tmp_path):
         load_file(path)
 
 
+def make_text_then_scan_pdf(path: Path) -> Path:
+    """Page 1 has a text layer; page 2 is only an image of the text "HOTLINE 12345"."""
+    from PIL import Image, ImageDraw, ImageFont
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    image = Image.new("RGB", (1200, 300), "white")
+    ImageDraw.Draw(image).text((60, 100), "HOTLINE 12345", font=ImageFont.load_default(size=60), fill="black")
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    c = canvas.Canvas(str(path))
+    c.setFont("STSong-Light", 11)
+    c.drawString(40, 800, "各社区：请按附件要求开展走访，做好记录。")
+    c.showPage()
+    c.drawImage(ImageReader(image), 20, 500, width=560, height=140)
+    c.showPage()
+    c.save()
+    return path
+
+
+def test_pdf_scanned_page_among_text_pages_is_read_with_ocr(tmp_path):
+    doc = load_file(make_text_then_scan_pdf(tmp_path / "通知.pdf"))
+    by_page = {b.page: b.text for b in doc.blocks}
+    assert "请按附件要求开展走访" in by_page[1]
+    assert "12345" in by_page[2]
+    assert doc.meta["ocr_pages"] == [2] and "ocr" not in doc.meta
+    assert doc.warnings == ["第2页没有文字层，已用 OCR 识别，可能有错字"]
+
+
+def test_pdf_scanned_page_without_ocr_still_loads_with_a_warning(tmp_path, monkeypatch):
+    import ingest.loaders.pdf as pdf_loader
+
+    def no_engine():
+        raise ImportError("No module named 'rapidocr_onnxruntime'")
+
+    monkeypatch.setattr(pdf_loader, "_ocr_engine", no_engine)
+    doc = load_file(make_text_then_scan_pdf(tmp_path / "通知.pdf"))
+    assert [b.page for b in doc.blocks] == [1]
+    assert doc.meta["unread_pages"] == [2]
+    assert len(doc.warnings) == 1 and doc.warnings[0].startswith("第2页没有读出文字")
+    assert "OCR" in doc.warnings[0]
+
+
 # --- plain text and Markdown ---
 
 
@@ -376,6 +420,23 @@ def test_corrupt_docx_is_bad_document(tmp_path):
         load_file(path)
 
 
+def test_docx_nested_table_text_is_kept(tmp_path):
+    import docx
+
+    document = docx.Document()
+    outer = document.add_table(rows=2, cols=2)
+    outer.cell(0, 0).text, outer.cell(0, 1).text = "事项", "联系方式"
+    outer.cell(1, 0).text = "紧急求助"
+    inner = outer.cell(1, 1).add_table(rows=2, cols=2)  # a table inside a cell
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "派出所", "110"
+    inner.cell(1, 0).text, inner.cell(1, 1).text = "妇联", "12338"
+    path = tmp_path / "联系表.docx"
+    document.save(str(path))
+
+    texts = [b.text for b in load_file(path).blocks]
+    assert texts == ["事项 | 联系方式", "紧急求助 | （派出所 | 110；妇联 | 12338）"]
+
+
 # --- tables ---
 
 
@@ -435,3 +496,93 @@ def test_gbk_csv(tmp_path):
     records = [b for b in doc.blocks if b.kind == "record"]
     assert [r.label for r in records] == ["独居老人失联", "邻里噪音纠纷", "低保申请"]
     assert records[1].fields["做法"] == "组织人民调解"
+
+
+
+def test_xlsx_every_sheet_is_imported_with_its_name(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "一月"
+    workbook.active.append(["标题", "做法"])
+    workbook.active.append(["独居老人失联", "联系家属"])
+    second = workbook.create_sheet("二月")
+    second.append(["标题", "做法"])
+    second.append(["邻里噪音纠纷", "人民调解"])
+    second.append(["低保申请", "上门代办"])
+    path = tmp_path / "案例库.xlsx"
+    workbook.save(str(path))
+
+    doc = load_file(path)
+    assert doc.meta["sheets"] == ["一月", "二月"] and doc.meta["rows"] == 3
+    assert [c.location for c in chunk_document(doc)] == [
+        "案例 1 · 一月 › 独居老人失联",
+        "案例 2 · 二月 › 邻里噪音纠纷",
+        "案例 3 · 二月 › 低保申请",
+    ]
+
+
+def test_xlsx_header_only_sheet_does_not_hide_the_data_sheet(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "模板"
+    workbook.active.append(["标题", "做法"])
+    data = workbook.create_sheet("数据")
+    data.append(["标题", "做法"])
+    data.append(["独居老人失联", "联系家属"])
+    path = tmp_path / "案例库.xlsx"
+    workbook.save(str(path))
+
+    doc = load_file(path)
+    assert [b.label for b in doc.blocks] == ["独居老人失联"]  # one sheet with data: no sheet prefix
+    assert doc.meta["sheet"] == "数据"
+    assert doc.warnings == ["以下工作表只有表头，没有数据行，已跳过：「模板」"]
+
+
+def test_xlsx_title_row_above_header_is_skipped(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["社区案例登记表", None, None])
+    sheet.merge_cells("A1:C1")
+    sheet.append([])
+    sheet.append(["标题", "场景", "做法"])
+    sheet.append(["独居老人失联", "两天没有出门", "联系家属"])
+    path = tmp_path / "案例登记.xlsx"
+    workbook.save(str(path))
+
+    doc = load_file(path)
+    assert [b.fields for b in doc.blocks] == [{"标题": "独居老人失联", "场景": "两天没有出门", "做法": "联系家属"}]
+    assert doc.title == "案例登记" and doc.meta["table_title"] == "社区案例登记表"
+
+
+def test_duplicate_column_names_keep_both_values(tmp_path):
+    path = tmp_path / "案例.csv"
+    path.write_text("标题,做法,做法,备注\n独居老人失联,第一步上门探访,第二步电话回访,\n", encoding="utf-8")
+    record = load_file(path).blocks[0]
+    assert record.fields == {"标题": "独居老人失联", "做法": "第一步上门探访；第二步电话回访"}
+    assert record.text == "标题：独居老人失联\n做法：第一步上门探访；第二步电话回访"
+
+
+def test_xlsx_formulas_without_saved_values(tmp_path):
+    import openpyxl
+
+    # openpyxl, like many export tools, writes formulas without their computed values
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["标题", "做法"])
+    workbook.active.append(['=CONCAT("独居","老人")', '="上门"'])
+    only_formulas = tmp_path / "公式.xlsx"
+    workbook.save(str(only_formulas))
+    with pytest.raises(BadDocument, match="公式没有保存计算结果.*在 Excel 中打开并保存"):
+        load_file(only_formulas)
+
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["标题", "人数", "合计"])
+    workbook.active.append(["独居老人", 3, "=B2*2"])
+    some_formulas = tmp_path / "部分公式.xlsx"
+    workbook.save(str(some_formulas))
+    doc = load_file(some_formulas)
+    assert doc.blocks[0].fields == {"标题": "独居老人", "人数": "3"}
+    assert doc.warnings == ["工作表「Sheet」中有 1 个公式单元格没有保存计算结果，已留空。请在 Excel 中打开并保存后再导入"]

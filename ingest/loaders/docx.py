@@ -55,9 +55,28 @@ def _table_rows(table) -> list[str]:
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
-            text = " ".join(cell.text.split())
+            text = " ".join(_cell_text(cell).split())
             if text and (not cells or cells[-1] != text):
                 cells.append(text)
         if cells:
             rows.append(" | ".join(cells))
     return rows
+
+
+def _cell_text(cell) -> str:
+    """The cell's paragraphs and any table nested in it (``cell.text`` skips nested tables).
+
+    A nested table with several cells is wrapped in （） with its rows separated by ；,
+    so its cells do not read as more cells of the outer row.
+    """
+    from docx.table import Table
+
+    parts: list[str] = []
+    for part in cell.iter_inner_content():
+        if isinstance(part, Table):
+            rows = _table_rows(part)
+            nested = "；".join(rows)
+            parts.append(f"（{nested}）" if len(rows) > 1 or " | " in nested else nested)
+        else:
+            parts.append(part.text)
+    return " ".join(parts)

@@ -27,17 +27,51 @@ def load_pdf(path: Path) -> LoadedDocument:
 
     meta: dict = {"pages": len(pages)}
     warnings: list[str] = []
-    if all(len("".join(text.split())) < MIN_PAGE_CHARS for text in pages):
-        pages = [_ocr_page(page) for page in reader.pages]
+    no_text = [i for i, text in enumerate(pages) if len("".join(text.split())) < MIN_PAGE_CHARS]
+    if len(no_text) == len(pages):
+        try:
+            pages = [_ocr_page(page) for page in reader.pages]
+        except ImportError as exc:  # rapidocr-onnxruntime is not installed
+            raise BadDocument("此 PDF 是扫描件，需要 OCR 文字识别，但本机没有安装 OCR 组件（rapidocr-onnxruntime）。"
+                              "请安装后再导入，或提供带文字的版本") from exc
         if not any(text.strip() for text in pages):
             raise BadDocument("此 PDF 是扫描件且未能识别出文字，请提供带文字的版本")
         meta["ocr"] = True
         warnings.append(OCR_WARNING)
+    elif no_text:
+        # Some pages are scans (e.g. a signed page or an attachment): OCR just those pages
+        # and tell the user about any page that still has no text, so no page is lost silently.
+        read, unread, no_engine = [], [], False
+        for i in no_text:
+            try:
+                found = _ocr_page(reader.pages[i])
+            except ImportError as exc:  # rapidocr-onnxruntime is not installed
+                log.warning("OCR unavailable for %s: %s", path, exc)
+                found, no_engine = "", True
+            except Exception as exc:  # the engine failed on this page
+                log.warning("OCR failed on page %d of %s: %s", i + 1, path, exc)
+                found = ""
+            if found.strip():
+                pages[i] = f"{pages[i].strip()}\n{found}".strip()  # keep a page number from the text layer
+                read.append(i + 1)
+            else:
+                unread.append(i + 1)
+        if read:
+            meta["ocr_pages"] = read
+            warnings.append(f"第{_numbers(read)}页没有文字层，已用 OCR 识别，可能有错字")
+        if unread:
+            meta["unread_pages"] = unread
+            why = "本机的 OCR 文字识别组件不可用" if no_engine else "可能是空白页，或是无法识别的扫描图片"
+            warnings.append(f"第{_numbers(unread)}页没有读出文字（{why}），这些页的内容可能没有导入，请核对原文件")
 
     paragraphs = [(para, number) for number, text in enumerate(pages, start=1) for para in join_wrapped_lines(text.split("\n"))]
     return LoadedDocument(
         title="", source=str(path), doc_type="handbook", blocks=build_blocks(paragraphs), meta=meta, warnings=warnings
     )
+
+
+def _numbers(pages: list[int]) -> str:
+    return "、".join(str(n) for n in pages)
 
 
 def _open(path: Path):
