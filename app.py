@@ -13,6 +13,7 @@ import functools
 import inspect
 import logging
 import shutil
+import sqlite3
 import tempfile
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -23,6 +24,7 @@ import pandas as pd
 from assistant import ui_render as ui
 from assistant.service import Service, get_service
 from ingest.types import DOC_TYPE_LABELS
+from knowledge.store import database_error
 from shegong import accounts, history
 from shegong.config import get_settings
 from shegong.errors import UserError
@@ -49,6 +51,8 @@ USER_HEADERS = ["用户名", "角色", "建立时间", "最近登录"]
 def _as_gr_error(exc: Exception) -> gr.Error:
     if isinstance(exc, gr.Error):
         return exc
+    if isinstance(exc, sqlite3.Error):  # a damaged or busy KB file
+        exc = database_error(exc)
     if isinstance(exc, UserError):
         return gr.Error(ui.esc(str(exc)), title="无法完成", print_exception=False)
     log.exception("unexpected error in a handler")

@@ -153,7 +153,7 @@ class Answerer:
 
     # ------------------------------------------------------------ public
     def ask(self, question: str, mode: Mode = "policy", history: list[Message] | None = None,
-            kbs: list[str] | None = None) -> Answer:
+            kbs: list | None = None) -> Answer:
         final = None
         for ev in self.stream(question, mode, history, kbs):
             if ev.kind == "final":
@@ -162,7 +162,8 @@ class Answerer:
         return final
 
     def stream(self, question: str, mode: Mode = "policy", history: list[Message] | None = None,
-               kbs: list[str] | None = None) -> Iterator[Event]:
+               kbs: list | None = None) -> Iterator[Event]:
+        """``kbs``: KB names in the library, or opened KnowledgeBase objects (``--kb DIR``); None = all."""
         t0 = time.perf_counter()
         ans = Answer(question=question.strip(), mode=mode)
         if not ans.question:
@@ -178,7 +179,10 @@ class Answerer:
             ans.timings["condense_ms"] = round((time.perf_counter() - t) * 1000, 1)
         ans.retrieval_query = query
 
-        result = self.retriever.retrieve(query, k=8, kbs=kbs)
+        if kbs and not isinstance(kbs[0], str):
+            result = self.retriever.retrieve(query, k=8, kb_objects=list(kbs))
+        else:
+            result = self.retriever.retrieve(query, k=8, kbs=kbs)
         ans.timings["retrieval_ms"] = round(result.timings["total_ms"], 1)
         hits = result.hits
         ans.relevance = self.relevance(result)

@@ -264,10 +264,16 @@ class Service:
         if not files:
             raise UserError("请先选择要上传的文件")
         progress = progress or (lambda frac, msg: None)
-        results = []
+        results, names_seen = [], set()
         for i, f in enumerate(files):
             name = Path(f).name
             progress(i / len(files), f"正在导入 {name}（{i + 1}/{len(files)}）")
+            if name in names_seen:
+                # A file of the same name replaces the stored one (a new version); two in one batch are two files.
+                results.append(IngestResult(title=name, source=name, status="error",
+                                            error=f"这一批里已经有一个叫 {name} 的文件，同名文件会互相覆盖；请改名后再单独上传"))
+                continue
+            names_seen.add(name)
             try:
                 results.append(self._upload_one(user, Path(f), kb, doc_type))
             except UserError as e:

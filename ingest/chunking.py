@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ingest.textutil import normalize, split_sentences
@@ -157,7 +158,8 @@ def _with_titles(section: _Section, key: list[Block]) -> list[tuple[str, int | N
 
 
 def _section_chunks(doc: LoadedDocument, section: _Section, max_chars: int, target_chars: int, overlap: int) -> list[Chunk]:
-    units = [_Unit(s, n, page) for n, (line, page) in enumerate(section.lines) for s in split_sentences(line)]
+    units = [_Unit(piece, n, page) for n, (line, page) in enumerate(section.lines)
+             for s in split_sentences(line) for piece in _cut_long(s, max_chars)]
     chunks = []
     for group, fresh_start in _pack(units, max_chars, target_chars, overlap):
         text = _join(group)
@@ -178,6 +180,22 @@ def _section_chunks(doc: LoadedDocument, section: _Section, max_chars: int, targ
             )
         )
     return chunks
+
+
+_SOFT_BREAK = re.compile(r"[，,、：:\s]")
+_MIN_PIECE = 20
+
+
+def _cut_long(sentence: str, max_chars: int) -> list[str]:
+    """A "sentence" longer than a chunk (a roster or a table pasted without 。) cut at the last comma or
+    space before ``max_chars``, or hard at ``max_chars``: one 360k-character chunk took 3 GB to embed."""
+    pieces = []
+    while len(sentence) > max_chars + _MIN_PIECE:  # never leave a stub such as the closing "。" on its own
+        breaks = [m.end() for m in _SOFT_BREAK.finditer(sentence, 0, max_chars)]
+        cut = breaks[-1] if breaks and breaks[-1] > max_chars // 2 else max_chars
+        pieces.append(sentence[:cut].strip())
+        sentence = sentence[cut:].strip()
+    return [p for p in pieces + [sentence] if p]
 
 
 def _join(units: list[_Unit]) -> str:

@@ -8,6 +8,7 @@ Default KBs on a new install:
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from knowledge.embed.base import Embedder, make_embedder
-from knowledge.store import IngestResult, KnowledgeBase
+from knowledge.store import FAISS_FILE, IngestResult, KnowledgeBase
 from shegong.config import get_settings
 from shegong.errors import UserError
 
@@ -33,9 +34,13 @@ HANDBOOK_KB = "手册"
 KB_FOR_TYPE = {"handbook": HANDBOOK_KB, "policy": LAWS_KB, "law": LAWS_KB, "case": CASES_KB}  # default KB per type
 SUPPORTED_SUFFIXES = {".pdf", ".docx", ".txt", ".md", ".markdown", ".xlsx", ".csv"}
 
+log = logging.getLogger(__name__)
 _VALID_NAME = re.compile(r"^[\w\u4e00-\u9fff\-]{1,40}$")
 
 Progress = Callable[[float, str], None]
+
+
+
 
 
 class Library:
@@ -46,6 +51,7 @@ class Library:
         self.embedder = embedder or make_embedder(settings.embedder, settings.embedder_query_prefix)
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.RLock()
+        self.broken: dict[str, str] = {}  # KBs that would not open when all were selected: name -> why
 
     def names(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if (p / "kb.sqlite").exists())
@@ -70,9 +76,19 @@ class Library:
             return self._open[key]
 
     def select(self, names: Iterable[str] | None = None) -> list[KnowledgeBase]:
-        """KBs to search: the named ones, or all."""
-        names = list(names) if names else self.names()
-        return [self.get(n) for n in names]
+        """KBs to search: the named ones, or all that open (a damaged one is left out, see ``broken``)."""
+        if names:
+            return [self.get(n) for n in names]
+        kbs = []
+        for n in self.names():
+            try:
+                kbs.append(self.get(n))
+                self.broken.pop(n, None)
+            except UserError as e:
+                if n not in self.broken:
+                    log.warning("knowledge base %s left out: %s", n, e)
+                self.broken[n] = str(e)
+        return kbs
 
     def remove_kb(self, name: str) -> None:
         with self._lock:
@@ -82,6 +98,22 @@ class Library:
             if name not in self.names():
                 raise UserError(f"没有名为「{name}」的知识库")
             shutil.rmtree(self.root / name)
+            self.broken.pop(name, None)
+
+    def remove_dir(self, path: Path | str) -> None:
+        """Delete the KB at an explicit directory: only the KB's own files, then the folder if it is empty."""
+        path = Path(path).expanduser().resolve()
+        with self._lock:
+            if not (path / "kb.sqlite").exists():
+                raise UserError(f"{path} 中没有知识库")
+            kb = self._open.pop(str(path), None)
+            if kb:
+                kb.close()
+            for f in path.iterdir():
+                if f.name.startswith("kb.sqlite") or FAISS_FILE.fullmatch(f.name):
+                    f.unlink()
+            if not any(path.iterdir()):
+                path.rmdir()
 
     def find_article(self, law: str, article: str):
         """Look a law article up across every KB (used to verify citations)."""

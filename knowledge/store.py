@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -103,6 +104,18 @@ class DocumentInfo:
     meta: dict
 
 
+FAISS_FILE = re.compile(r"vectors\.\d+\.faiss(?:\.tmp)?")
+
+
+def database_error(e: sqlite3.Error, where: Path | str = "") -> UserError:
+    """A Chinese message for an SQLite error: busy (another program is writing) is not damage."""
+    place = f"：{where}" if where else ""
+    if "locked" in str(e) or "busy" in str(e):
+        return UserError(f"知识库正被另一个程序使用（例如正在导入文件）{place}。请等它完成后再试。")
+    return UserError(f"知识库文件已损坏，无法读取{place}（{e}）。"
+                     "可以用 shegong kb remove 删除这个知识库后重新导入文件。")
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -123,16 +136,23 @@ class KnowledgeBase:
         self.name = self.path.name
         self.embedder = embedder
         db_file = self.path / "kb.sqlite"
-        if not db_file.exists() and not create:
-            raise UserError(f"知识库不存在：{self.path}")
-        self.path.mkdir(parents=True, exist_ok=True)
+        if not db_file.exists():
+            if not create:
+                raise UserError(f"知识库不存在：{self.path}")
+            if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+                raise UserError(f"{self.path} 不是知识库，而是已有内容的{'文件夹' if self.path.is_dir() else '文件'}。"
+                                "为免弄乱或删掉里面的文件，请给知识库指定一个新的或空的文件夹。")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"无法创建知识库文件夹 {self.path}：{e.strerror or e}") from e
         self._lock = threading.RLock()
         try:
             self._conn = sqlite3.connect(db_file, check_same_thread=False, isolation_level=None)
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as e:
-            raise UserError(f"知识库文件已损坏，无法打开：{db_file}（{e}）") from e
+            raise database_error(e, db_file) from e
         self._init_meta(description)
         self._upgrade_terms()
         self._bm25: BM25Index | None = None
@@ -220,8 +240,9 @@ class KnowledgeBase:
         return index
 
     def _remove_stale_files(self, keep: Path) -> None:
-        for f in self.path.glob("vectors.*"):
-            if f != keep:
+        # Only our own files (vectors.<gen>.faiss and its .tmp): --kb may point into a folder with the user's files.
+        for f in self.path.glob("vectors.*.faiss*"):
+            if f != keep and FAISS_FILE.fullmatch(f.name):
                 f.unlink(missing_ok=True)
 
     def close(self) -> None:
@@ -233,13 +254,20 @@ class KnowledgeBase:
                  source: str | None = None, progress: bool = False) -> IngestResult:
         """Load, chunk, embed and index one file. Never raises for a bad file: the result says why."""
         path = Path(path)
-        source = source or str(path.resolve())
+        try:
+            source = source or str(path.resolve())
+        except RuntimeError:  # Python's word for a symlink loop
+            return IngestResult(title=title or path.name, source=str(path), status="error",
+                                error="无法读取这个文件：快捷方式（符号链接）指来指去形成了循环")
         try:
             doc = load_file(path, doc_type=doc_type, title=title)
             doc.source = source
             return self.add_document(doc, content_hash=file_sha256(path), progress=progress)
         except UserError as e:
             return IngestResult(title=title or path.name, source=source, status="error", error=str(e))
+        except OSError as e:  # unreadable or vanished file
+            why = "没有读取权限" if isinstance(e, PermissionError) else (e.strerror or str(e))
+            return IngestResult(title=title or path.name, source=source, status="error", error=f"无法读取这个文件：{why}")
 
     def add_document(self, doc: LoadedDocument, *, content_hash: str | None = None, progress: bool = False,
                      chunks: list[Chunk] | None = None, vectors: np.ndarray | None = None) -> IngestResult:
@@ -258,21 +286,26 @@ class KnowledgeBase:
             old_hashes = set()
             if old:
                 old_hashes = {r[0] for r in self._conn.execute("SELECT hash FROM chunks WHERE doc_id=?", (old.id,))}
-            fresh, keep, duplicates = [], [], 0
+            fresh, keep, shared, seen = [], [], [], set()
             for i, ch in enumerate(chunks):
                 h = ch.content_hash
-                if h not in old_hashes and self._conn.execute("SELECT 1 FROM chunks WHERE hash=?", (h,)).fetchone():
-                    duplicates += 1
+                if h in seen:
+                    shared.append(None)  # repeated within this document
+                elif h not in old_hashes and self._conn.execute("SELECT 1 FROM chunks WHERE hash=?", (h,)).fetchone():
+                    shared.append(h)  # another document has it: kept there, handed over if that one goes
                 else:
                     fresh.append(ch)
                     keep.append(i)
+                seen.add(h)
+            duplicates = len(shared)
         if vectors is not None:
             vecs = np.asarray(vectors, dtype=np.float32)[keep]
         else:  # embedding is the slow part: done outside the lock so searches keep working
             vecs = self.embedder.embed([c.index_text for c in fresh], kind="passage", progress=progress)
         with self._lock:
             old = self.find_document(doc.source)
-            doc_meta = dict(doc.meta, content_hash=content_hash, warnings=doc.warnings)
+            doc_meta = dict(doc.meta, content_hash=content_hash, warnings=doc.warnings,
+                            shared_chunks=[h for h in shared if h])
             doc_id = self._commit(lambda conn: self._write_document(conn, doc, doc_meta, fresh, vecs, old))
         status = "replaced" if old else "added"
         return IngestResult(doc.title, doc.source, status, doc_id=doc_id, added=len(fresh),
@@ -282,7 +315,7 @@ class KnowledgeBase:
                         vecs: np.ndarray, old: DocumentInfo | None):
         removed = []
         if old:
-            removed = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE doc_id=?", (old.id,))]
+            removed = self._release_chunks(conn, old.id, keep_hashes={ch.content_hash for ch in chunks})
             conn.execute("DELETE FROM documents WHERE id=?", (old.id,))
         cur = conn.execute(
             "INSERT INTO documents(title, source, doc_type, file_hash, meta, added_at) VALUES (?,?,?,?,?,?)",
@@ -305,12 +338,35 @@ class KnowledgeBase:
                 return False
 
             def delete(conn):
-                removed = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE doc_id=?", (doc_id,))]
+                removed = self._release_chunks(conn, doc_id)
                 conn.execute("DELETE FROM documents WHERE id=?", (doc_id,))
                 return doc_id, removed, None
 
             self._commit(delete)
             return True
+
+    def _release_chunks(self, conn, doc_id: int, keep_hashes: set[str] = frozenset()) -> list[int]:
+        """Before a document is deleted: hand each chunk another document skipped as a duplicate to that
+        document, so its text stays searchable; return the ids of the chunks that really go.
+
+        A chunk whose hash the new version of the same document brings again (``keep_hashes``) goes:
+        the new version inserts it afresh.
+        """
+        sharers: dict[str, int] = {}
+        for other_id, meta in conn.execute("SELECT id, meta FROM documents WHERE id != ?", (doc_id,)):
+            for h in json.loads(meta or "{}").get("shared_chunks", []):
+                sharers.setdefault(h, other_id)
+        removed = []
+        for cid, h in conn.execute("SELECT id, hash FROM chunks WHERE doc_id=?", (doc_id,)).fetchall():
+            if h in sharers and h not in keep_hashes:
+                new_owner = sharers[h]
+                conn.execute("UPDATE chunks SET doc_id=? WHERE id=?", (new_owner, cid))
+                meta = json.loads(conn.execute("SELECT meta FROM documents WHERE id=?", (new_owner,)).fetchone()[0])
+                meta["shared_chunks"] = [x for x in meta.get("shared_chunks", []) if x != h]
+                conn.execute("UPDATE documents SET meta=? WHERE id=?", (json.dumps(meta, ensure_ascii=False), new_owner))
+            else:
+                removed.append(cid)
+        return removed
 
     def _commit(self, mutate) -> int:
         """Run ``mutate`` in one transaction, then persist the next FAISS generation before COMMIT."""

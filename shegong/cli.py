@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -35,9 +36,13 @@ def _open_kb(kb: str, *, create: bool = True):
     from knowledge.library import get_library
 
     lib = get_library()
-    if "/" in kb or "\\" in kb or kb.startswith("."):
+    if _is_path(kb):
         return lib.open_dir(kb, create=create)
     return lib.get(kb, create=create)
+
+
+def _is_path(kb: str) -> bool:
+    return "/" in kb or "\\" in kb or kb.startswith(".")
 
 
 def _kb_objects(kb: list[str] | None):
@@ -48,7 +53,10 @@ def _kb_objects(kb: list[str] | None):
         if lib.needs_setup():
             typer.echo("首次使用：正在建立默认知识库（示例资料 + 常用法律）……", err=True)
             _install_defaults()
-        return lib.select()
+        kbs = lib.select()
+        for name, why in lib.broken.items():
+            typer.secho(f"提示：知识库「{name}」打不开，这次没有搜索它。{why}", fg=typer.colors.YELLOW, err=True)
+        return kbs
     return [_open_kb(k, create=False) for k in kb]
 
 
@@ -86,6 +94,7 @@ def ingest(
     from ingest.loaders import load_file  # noqa: F401  (fail early if ingest is broken)
 
     files: list[Path] = []
+    missing = 0
     for p in paths:
         if p.is_dir():
             files += sorted(f for f in p.rglob("*") if f.suffix.lower() in SUPPORTED_SUFFIXES)
@@ -93,9 +102,10 @@ def ingest(
             files.append(p)
         else:
             typer.echo(f"✗ 找不到文件：{p}", err=True)
+            missing += 1
     if doc_type and doc_type not in KB_FOR_TYPE:
         _fail(f"未知的资料类型：{doc_type}（可选 handbook、policy、law、case）")
-    failed = 0
+    failed = missing
     for f in files:
         guessed = doc_type or ("case" if f.suffix.lower() in (".xlsx", ".csv") else None)
         target = _open_kb(kb or KB_FOR_TYPE[guessed or "handbook"])
@@ -110,7 +120,7 @@ def ingest(
 def search(
     question: Optional[str] = typer.Argument(None, help="问题"),
     kb: Optional[list[str]] = typer.Option(None, "--kb", help="只搜这些知识库（名称或目录，可多次）"),
-    k: int = typer.Option(10, "-k", help="返回条数"),
+    k: int = typer.Option(10, "-k", min=1, max=100, help="返回条数（1–100）"),
     as_json: bool = typer.Option(False, "--json", help="每个问题输出一行 JSON"),
     batch: Optional[Path] = typer.Option(None, "--batch", help="问题文件，每行一个问题"),
     doc_type: Optional[list[str]] = typer.Option(None, "--type", help="只搜某类资料"),
@@ -120,11 +130,21 @@ def search(
     from knowledge.retrieve import HybridRetriever
 
     if batch:
-        questions = [line.strip() for line in batch.read_text(encoding="utf-8").splitlines() if line.strip()]
+        from ingest.textutil import detect_decode
+
+        if not batch.is_file():
+            _fail(f"找不到问题文件：{batch}")
+        text, _ = detect_decode(batch.read_bytes())  # offices save GBK as often as UTF-8
+        questions = [line.strip() for line in text.splitlines() if line.strip()]
+        if not questions:
+            _fail(f"问题文件里没有问题：{batch}")
     elif question:
         questions = [question]
     else:
         _fail("请给出问题，或用 --batch 指定问题文件")
+    unknown = [t for t in doc_type or [] if t not in KB_FOR_TYPE]
+    if unknown:
+        _fail(f"未知的资料类型：{'、'.join(unknown)}（可选 handbook、policy、law、case）")
     kbs = _kb_objects(kb)
     retriever = HybridRetriever(get_library(), reranker=_reranker())
     for q in questions:
@@ -165,7 +185,11 @@ def kb_list(kb: Optional[str] = typer.Argument(None, help="给出知识库名称
     if not lib.names():
         typer.echo("还没有知识库。运行 shegong setup 建立默认知识库。")
     for name in lib.names():
-        s = lib.get(name).stats()
+        try:
+            s = lib.get(name).stats()
+        except UserError as e:
+            typer.secho(f"{name}：打不开（{e}）", fg=typer.colors.RED)
+            continue
         typer.echo(f"{name}：{s['documents']} 个文档，{s['chunks']} 段，{s['size_mb']} MB")
 
 
@@ -179,6 +203,17 @@ def kb_remove(
     """删除整个知识库，或其中的一个文档（连同它的所有段落和索引）。"""
     from knowledge.library import get_library
 
+    if doc is None and not source:
+        # The whole KB, without opening it: a damaged KB must be removable too.
+        label = f"文件夹 {kb} 中的知识库" if _is_path(kb) else f"知识库「{kb}」"
+        if not yes and not typer.confirm(f"确定删除{label}？"):
+            raise typer.Exit(1)
+        if _is_path(kb):
+            get_library().remove_dir(kb)
+        else:
+            get_library().remove_kb(kb)
+        typer.echo(f"已删除{label}")
+        return
     target = _open_kb(kb, create=False)
     if doc is None and source:
         found = target.find_document(str(Path(source).resolve())) or target.find_document(source)
@@ -190,10 +225,6 @@ def kb_remove(
             _fail(f"知识库「{target.name}」中没有编号为 {doc} 的文档")
         typer.echo(f"已删除文档 {doc}")
         return
-    if not yes and not typer.confirm(f"确定删除整个知识库「{target.name}」？"):
-        raise typer.Exit(1)
-    get_library().remove_kb(target.name)
-    typer.echo(f"已删除知识库「{target.name}」")
 
 
 @kb_app.command("stats")
@@ -298,6 +329,8 @@ def ask(
 
     if mode not in ("policy", "solution"):
         _fail("--mode 只能是 policy（找政策）或 solution（搜方案）")
+    if not question.strip():
+        _fail("请先输入问题")
     kbs = _kb_objects(kb)
     try:
         llm = make_llm()
@@ -306,7 +339,7 @@ def ask(
         llm = None
     retriever = HybridRetriever(get_library(), reranker=_reranker())
     answerer = Answerer.from_settings(retriever, llm)
-    names = [k.name for k in kbs]
+    names = kbs if kb else None  # the opened KBs themselves: --kb may name a directory outside the library
     if as_json:
         print(json.dumps(answerer.ask(question, mode, kbs=names).to_json(), ensure_ascii=False))
         return
@@ -412,9 +445,45 @@ def run_app() -> None:
 def main() -> None:
     try:
         app()
-    except UserError as e:
-        typer.secho(str(e), fg=typer.colors.RED, err=True)
+    except Exception as e:  # the user sees one Chinese line, not a traceback (SHEGONG_DEBUG=1 shows it)
+        if os.environ.get("SHEGONG_DEBUG"):
+            raise
+        typer.secho(explain(e), fg=typer.colors.RED, err=True)
         sys.exit(1)
+
+
+def explain(e: Exception) -> str:
+    """A Chinese message for what can go wrong outside our own checks (files, disks, settings)."""
+    import sqlite3
+
+    from pydantic import ValidationError
+
+    from knowledge.store import database_error
+
+    name = getattr(e, "filename", None) or ""
+    if isinstance(e, UserError):
+        return str(e)
+    if isinstance(e, sqlite3.Error):
+        return str(database_error(e))
+    if isinstance(e, FileNotFoundError):
+        return f"找不到文件或文件夹：{name}"
+    if isinstance(e, PermissionError):
+        return f"没有权限读写：{name}。请检查文件权限，或换一个位置。"
+    if isinstance(e, IsADirectoryError):
+        return f"这里需要一个文件，给出的却是文件夹：{name}"
+    if isinstance(e, NotADirectoryError):
+        return f"路径中有一段是文件而不是文件夹：{name}"
+    if isinstance(e, FileExistsError):
+        return f"已经有同名的文件，不能作为文件夹使用：{name}"
+    if isinstance(e, UnicodeDecodeError):
+        return "文件编码无法识别。请用记事本或 WPS 另存为 UTF-8 编码后再试。"
+    if isinstance(e, ValidationError) or type(e).__name__ == "TOMLDecodeError":
+        return f"设置有误（config.toml 或 SHEGONG_ 开头的环境变量）：{e}"
+    if isinstance(e, RuntimeError) and "loop" in str(e).lower():
+        return f"文件夹里有循环的快捷方式（符号链接）：{e}"
+    if isinstance(e, OSError):
+        return f"读写文件出错：{e.strerror or e}（{name}）"
+    return f"出错了：{type(e).__name__}: {e}。如反复出现，请设置 SHEGONG_DEBUG=1 后重试，把输出交给管理员。"
 
 
 if __name__ == "__main__":

@@ -94,11 +94,19 @@ def test_no_overlap_across_sections():
     assert second.text == "乙部分的第一句话。" and second.location == "二、乙"
 
 
-def test_long_single_sentence_is_its_own_chunk():
-    giant = "这是一句非常长而且没有句号的说明" * 50 + "。"
+def test_a_sentence_longer_than_a_chunk_is_cut_and_nothing_is_lost():
+    """Before 11-30 it stayed one chunk whatever its length: a pasted roster without 。 became one
+    360k-character chunk that took 3 GB to embed."""
+    giant = "".join(f"第{i}户居民王某某没有回复" for i in range(60)) + "。"  # ~800 characters, no 。 or comma
     doc = handbook([Block(kind="paragraph", text="开头一句。" + giant + "结尾一句。")])
-    chunks = chunk_document(doc, max_chars=200, target_chars=150, overlap=30)
-    assert [c.text for c in chunks] == ["开头一句。", giant, "结尾一句。"]
+    texts = [c.text for c in chunk_document(doc, max_chars=200, target_chars=150, overlap=30)]
+    assert texts[0] == "开头一句。" and texts[-1] == "结尾一句。"
+    assert "".join(texts[1:-1]) == giant and len(texts) == 6
+    assert all(len(t) <= 200 + 20 for t in texts)
+    commas = "，".join(f"第{i}组名单张三李四王五" for i in range(40)) + "。"  # cut after a comma, not inside a name
+    pieces = [c.text for c in chunk_document(handbook([Block(kind="paragraph", text=commas)]), max_chars=200,
+                                             target_chars=150, overlap=0)]
+    assert all(p.endswith(("，", "。")) for p in pieces) and "".join(pieces) == commas
 
 
 def test_split_only_at_chinese_sentence_ends():

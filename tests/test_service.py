@@ -134,6 +134,19 @@ def test_upload_reports_each_file_and_keeps_good_data(service, users, tmp_path):
     assert (stored / "助浴服务规定.txt").read_bytes() == gbk.read_bytes()
 
 
+
+def test_two_files_of_the_same_name_in_one_upload_do_not_overwrite_each_other(service, users, tmp_path):
+    """Before 11-30 the second 通知.txt replaced the first, which was then gone from the KB and the file store."""
+    first, second = tmp_path / "a" / "通知.txt", tmp_path / "b" / "通知.txt"
+    for path, text in ((first, "关于开展夏季燃气安全入户检查的通知。各楼组长配合上门。"),
+                       (second, "关于发放高龄津贴的通知。八十周岁以上老人可申请。")):
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    ok, refused = service.upload(users["督导"], [first, second], kb="手册")
+    assert ok.status == "added" and refused.status == "error" and "同名" in refused.error
+    stored = service.settings.home / "files" / "手册" / "通知.txt"
+    assert stored.read_text(encoding="utf-8").startswith("关于开展夏季燃气安全入户检查")
+
 def test_upload_refuses_oversized_files_before_copying(service, users, tmp_path, monkeypatch):
     service.settings.max_upload_mb = 1
     big = tmp_path / "很大的文件.txt"

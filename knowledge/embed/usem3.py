@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from knowledge.embed.base import Kind, normalize_rows
 
+MAX_CHARS = 2000
 BATCH = 64
 
 
@@ -31,7 +32,9 @@ class Usem3Embedder:
         self._make = USE
 
     def embed(self, texts: Sequence[str], *, kind: Kind = "passage", progress: bool = False) -> np.ndarray:
-        texts = list(texts)
+        # USE has no length limit of its own and its memory grows with the input (3 GB for 360k characters);
+        # chunks are far shorter, so this only bounds a pasted novel of a question.
+        texts = [t[:MAX_CHARS] for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if kind == "query" and len(texts) == 1:
