@@ -239,7 +239,10 @@ class Service:
 
     def kb_stats(self, user: User) -> list[dict]:
         require(user, "kb.read")
-        return [kb.stats() for kb in self.library.select()]
+        stats = [kb.stats() for kb in self.library.select()]
+        # A KB that would not open is listed too (searches leave it out), so an admin sees it and can remove it.
+        return stats + [{"name": f"{name}（打不开：{why}）", "documents": 0, "chunks": 0, "chunks_by_type": {},
+                         "size_mb": 0} for name, why in self.library.broken.items()]
 
     def list_documents(self, user: User, kb: str | None = None, query: str | None = None,
                        doc_type: str | None = None) -> list[KbDocument]:

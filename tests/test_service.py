@@ -230,3 +230,16 @@ def test_a_broken_model_falls_back_to_extracts(library, users, monkeypatch, tmp_
     assert "大模型不可用" in svc.status() and "摘自知识库原文" in svc.status()
     answer = svc.ask(users["社工"], "独居老人好几天没出门怎么办？")
     assert answer.extractive and answer.citations
+
+
+def test_a_damaged_kb_is_listed_for_the_admin_and_left_out_of_answers(service, users):
+    db = service.library.root / "案例库" / "kb.sqlite"
+    with open(db, "r+b") as f:
+        f.truncate(4096)
+    opened = service.library._open.pop("案例库", None)  # as after a restart: the damage is found on opening
+    if opened:
+        opened.close()
+    names = [s["name"] for s in service.kb_stats(users["督导"])]
+    assert any(n.startswith("案例库（打不开") for n in names) and "手册" in names
+    answer = service.ask(users["社工"], "身份证丢了怎么办？")
+    assert answer.citations and "案例集（示例）" not in cited_titles(answer)
