@@ -170,6 +170,10 @@ class Answerer:
             ans.refused, ans.answer = True, "请先输入问题。"
             yield Event("final", answer=ans)
             return
+        if not re.search(r"\w", ans.question):  # only punctuation or emoji: any "nearest" passage would be noise
+            ans.refused, ans.answer = True, "问题里没有文字，请用文字描述要问的事情。"
+            yield Event("final", answer=ans)
+            return
 
         query = ans.question
         if history and self._is_follow_up(query):

@@ -168,4 +168,24 @@ def detect_decode(data: bytes) -> tuple[str, str]:
         text = str(best)
         if _looks_like_text(text):
             return text, best.encoding
+    # A file cut off mid-character, or a few stray bytes pasted in from another encoding: keep the text,
+    # mark the bytes, and say so (decode_warnings) instead of refusing the whole file.
+    for encoding in ("utf-8-sig", "gb18030"):
+        text = data.decode(encoding, errors="replace")
+        bad = text.count("\ufffd")
+        if bad <= max(3, len(text) // 500) and _looks_like_text(text.replace("\ufffd", "")) \
+                and (encoding != "gb18030" or _mostly_common_hanzi(text)):
+            return text, f"{'utf-8' if encoding == 'utf-8-sig' else encoding}{LOSSY}{bad}"
     raise BadDocument("文件编码无法识别，或者这不是文本文件。请用记事本或 WPS 另存为 UTF-8 编码后再上传")
+
+
+LOSSY = "，无法识别的字节数："
+
+
+def decode_warnings(encoding: str) -> list[str]:
+    """The warning for a file ``detect_decode`` could only read by replacing some bytes."""
+    if LOSSY not in encoding:
+        return []
+    name, bad = encoding.split(LOSSY)
+    return [f"文件按 {name.upper()} 编码读取，其中 {bad} 处字节无法识别（文件可能不完整，或混用了编码），"
+            "已用 � 代替，其余内容照常导入。请核对原文件"]

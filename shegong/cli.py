@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -142,6 +143,8 @@ def search(
         questions = [question]
     else:
         _fail("请给出问题，或用 --batch 指定问题文件")
+    if not any(re.search(r"\w", q) for q in questions):
+        _fail("问题里没有文字，请用文字描述要查的事情")
     unknown = [t for t in doc_type or [] if t not in KB_FOR_TYPE]
     if unknown:
         _fail(f"未知的资料类型：{'、'.join(unknown)}（可选 handbook、policy、law、case）")

@@ -153,3 +153,13 @@ def test_cli_refuses_nonsense_options_in_chinese(cli_library, tmp_path):
     assert blank.exit_code != 0 and "请先输入问题" in str(blank.output) + str(blank.exception)
     missing = runner.invoke(app, ["ingest", str(tmp_path / "没有这个文件.txt")])
     assert missing.exit_code == 1 and "找不到文件" in missing.output
+
+
+def test_a_question_without_any_words_is_not_answered_with_noise(cli_library):
+    from assistant.answer import Answerer
+    from knowledge.retrieve import HybridRetriever
+
+    ans = Answerer(HybridRetriever(cli_library), None).ask("？？？！！ 🙂", "policy")
+    assert ans.refused and "没有文字" in ans.answer and not ans.citations
+    result = runner.invoke(app, ["search", "。。。"])
+    assert result.exit_code != 0 and "没有文字" in str(result.output) + str(result.exception)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shegong.errors import BadDocument
-from ingest.textutil import detect_decode
+from ingest.textutil import decode_warnings, detect_decode
 from ingest.types import Block, LoadedDocument
 
 LABEL_COLUMNS = ("标题", "title", "名称", "name", "案例名称", "案例标题", "案例")
@@ -100,7 +100,8 @@ def load_csv(path: Path) -> LoadedDocument:
     meta = {"encoding": encoding, "rows": len(table.blocks)}
     if table.title:
         meta["table_title"] = table.title
-    return LoadedDocument(title="", source=str(path), doc_type="case", blocks=table.blocks, meta=meta)
+    return LoadedDocument(title="", source=str(path), doc_type="case", blocks=table.blocks, meta=meta,
+                          warnings=decode_warnings(encoding))
 
 
 def _is_formula(value) -> bool:

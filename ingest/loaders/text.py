@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from ingest.loaders.structure import build_blocks, join_wrapped_lines
-from ingest.textutil import detect_decode
+from ingest.textutil import decode_warnings, detect_decode
 from ingest.types import Block, LoadedDocument
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -22,7 +22,8 @@ def load_txt(path: Path) -> LoadedDocument:
     """Paragraphs from lines (hard-wrapped lines are re-joined); Chinese-numbered short lines become headings."""
     text, encoding = _read(path)
     blocks = build_blocks((paragraph, None) for paragraph in join_wrapped_lines(text.split("\n")))
-    return LoadedDocument(title="", source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding})
+    return LoadedDocument(title="", source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding},
+                          warnings=decode_warnings(encoding))
 
 
 def load_markdown(path: Path) -> LoadedDocument:
@@ -61,4 +62,5 @@ def load_markdown(path: Path) -> LoadedDocument:
         else:
             flush()
     flush()
-    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding})
+    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding},
+                          warnings=decode_warnings(encoding))
