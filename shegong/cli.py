@@ -209,6 +209,8 @@ def kb_remove(
     if doc is None and not source:
         # The whole KB, without opening it: a damaged KB must be removable too.
         label = f"文件夹 {kb} 中的知识库" if _is_path(kb) else f"知识库「{kb}」"
+        if not _is_path(kb) and kb not in get_library().names():
+            _fail(f"没有名为「{kb}」的知识库。现有：{'、'.join(get_library().names()) or '无'}")
         if not yes and not typer.confirm(f"确定删除{label}？"):
             raise typer.Exit(1)
         if _is_path(kb):
@@ -447,12 +449,40 @@ def run_app() -> None:
 
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False)  # click's own usage errors come back to us, to be said in Chinese
     except Exception as e:  # the user sees one Chinese line, not a traceback (SHEGONG_DEBUG=1 shows it)
+        kinds = {c.__name__ for c in type(e).__mro__}  # typer vendors its own click: match by class name
+        if "Abort" in kinds:
+            typer.echo("\n已取消", err=True)
+            sys.exit(1)
+        if "NoArgsIsHelpError" in kinds:
+            typer.echo(e.ctx.get_help() if getattr(e, "ctx", None) else str(e))
+            sys.exit(0)
+        if "ClickException" in kinds:
+            typer.secho(usage_error(e, kinds), fg=typer.colors.RED, err=True)
+            sys.exit(e.exit_code)
         if os.environ.get("SHEGONG_DEBUG"):
             raise
         typer.secho(explain(e), fg=typer.colors.RED, err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error(e, kinds: set[str]) -> str:
+    """Click's usage errors ("Missing argument 'QUESTION'.") in Chinese, with the English detail kept."""
+    param = getattr(e, "param", None)
+    name = getattr(param, "name", "") or ""
+    if "MissingParameter" in kinds:
+        text = f"缺少参数 {name}"
+    elif "NoSuchOption" in kinds:
+        text = f"没有这个选项：{e.option_name}"
+    elif "BadParameter" in kinds:
+        text = f"参数 {name} 的值不对（{e.message}）"
+    elif "UsageError" in kinds:
+        text = f"用法不对（{e.message}）"
+    else:
+        text = e.format_message()
+    return f"{text}。运行 shegong --help（或在命令后加 --help）查看用法。"
 
 
 def explain(e: Exception) -> str:

@@ -163,3 +163,13 @@ def test_a_question_without_any_words_is_not_answered_with_noise(cli_library):
     assert ans.refused and "没有文字" in ans.answer and not ans.citations
     result = runner.invoke(app, ["search", "。。。"])
     assert result.exit_code != 0 and "没有文字" in str(result.output) + str(result.exception)
+
+
+def test_usage_errors_from_the_command_line_are_said_in_chinese():
+    import subprocess
+    import sys
+
+    for args, expected in ((["search", "低保", "-k", "abc"], "参数 k 的值不对"), (["ask"], "缺少参数 question"),
+                           (["search", "低保", "--nope"], "没有这个选项"), (["nosuchcommand"], "用法不对")):
+        out = subprocess.run([sys.executable, "-m", "shegong.cli", *args], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2 and expected in out.stderr and "Traceback" not in out.stderr, (args, out.stderr)
