@@ -156,8 +156,8 @@ def build_app(svc: Service) -> gr.Blocks:
                     stats_btn = gr.Button("刷新统计", size="sm")
                 with gr.Accordion("上传资料", open=True):
                     files = gr.File(label="选择文件（PDF、Word、TXT、Markdown、Excel、CSV，可多选）",
-                                    file_count="multiple", type="filepath", height=140, elem_id="sg-upload",
-                                    file_types=[".pdf", ".docx", ".txt", ".md", ".xlsx", ".csv"])
+                                    file_count="multiple", type="filepath", height=140, elem_id="sg-upload")
+                    # no file_types: the browser's own check is in English; the service says why in Chinese
                     with gr.Row():
                         up_kb = gr.Dropdown([AUTO_KB], value=AUTO_KB, label="放入知识库", allow_custom_value=True)
                         up_type = gr.Dropdown(TYPE_CHOICES, value="", label="资料类型")
@@ -190,8 +190,7 @@ def build_app(svc: Service) -> gr.Blocks:
                         del_confirm = gr.Checkbox(label="确认删除", value=False)
                         del_btn = gr.Button("删除文档", variant="stop", size="sm")
                     with gr.Row():
-                        replace_file = gr.File(label="用新文件替换选中的文档", type="filepath", height=120,
-                                               file_types=[".pdf", ".docx", ".txt", ".md", ".xlsx", ".csv"])
+                        replace_file = gr.File(label="用新文件替换选中的文档", type="filepath", height=120)
                         replace_btn = gr.Button("替换", size="sm")
                     doc_msg = gr.Markdown()
                     download_file = gr.File(label="原文件", visible=False)
@@ -430,12 +429,13 @@ def build_app(svc: Service) -> gr.Blocks:
             if not confirm:
                 raise UserError("请先勾选“确认删除”")
             doc = svc.delete_document(user, kb, doc_id)
-            return f"✓ 已删除《{ui.esc(doc.title)}》（{doc.n_chunks} 段）", False, "", None, _docs_frame(
-                svc.list_documents(user))
+            return f"✓ 已删除《{ui.esc(doc.title)}》（{doc.n_chunks} 段）", False, "", None
 
-        del_btn.click(delete_document, [sel_kb, sel_id, del_confirm],
-                      [doc_msg, del_confirm, sel_kb, sel_id, docs_df], api_name="delete_document",
-                      concurrency_id="ingest", concurrency_limit=1)
+        # After a change the table is listed again with the filters on screen, and the selection is cleared
+        # (the selected document may be gone).
+        del_btn.click(delete_document, [sel_kb, sel_id, del_confirm], [doc_msg, del_confirm, sel_kb, sel_id],
+                      api_name="delete_document", concurrency_id="ingest", concurrency_limit=1).success(
+            list_documents, [f_kb, f_type, f_query], docs_df, api_visibility="private", concurrency_limit=None)
 
         @guarded
         def replace_document(kb: str, doc_id, path: str | None, request: gr.Request):
@@ -443,10 +443,11 @@ def build_app(svc: Service) -> gr.Blocks:
             if not path:
                 raise UserError("请先选择用来替换的新文件")
             result = svc.replace_document(me(request), kb, doc_id, path)
-            return ui.esc(result.summary()).replace("\n", "<br>"), None
+            return ui.esc(result.summary()).replace("\n", "<br>"), None, "", None
 
-        replace_btn.click(replace_document, [sel_kb, sel_id, replace_file], [doc_msg, replace_file],
-                          api_name="replace_document", concurrency_id="ingest", concurrency_limit=1)
+        replace_btn.click(replace_document, [sel_kb, sel_id, replace_file], [doc_msg, replace_file, sel_kb, sel_id],
+                          api_name="replace_document", concurrency_id="ingest", concurrency_limit=1).success(
+            list_documents, [f_kb, f_type, f_query], docs_df, api_visibility="private", concurrency_limit=None)
 
         @guarded
         def import_laws(picked: list[str], more: str, request: gr.Request, progress=gr.Progress()):
@@ -563,11 +564,13 @@ def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **k
         auth=check_login,
         auth_message="请使用社工助手账号登录。首次使用时，管理员密码见启动窗口或数据目录中的「初始管理员密码.txt」。",
         show_error=False,
-        # Gradio stops huge uploads early; files just over the limit get the service's Chinese message.
-        max_file_size=f"{settings.max_upload_mb * 2}mb",
+        # Gradio stops huge uploads early, in English; ours (at max_upload_mb) says why in Chinese, so
+        # Gradio's cap sits far above it and only stops what is absurd for a disk (a 200 MB file gets ours).
+        max_file_size=f"{max(settings.max_upload_mb * 10, 1024)}mb",
         footer_links=[],
         theme=gr.themes.Soft(),
         css=ui.CSS,
+        head=ui.TOAST_HEAD,
         prevent_thread_lock=prevent_thread_lock,
         quiet=False,
     )

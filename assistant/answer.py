@@ -175,18 +175,28 @@ class Answerer:
             yield Event("final", answer=ans)
             return
 
+        def retrieve(text: str) -> RetrievalResult:
+            if kbs and not isinstance(kbs[0], str):
+                return self.retriever.retrieve(text, k=8, kb_objects=list(kbs))
+            return self.retriever.retrieve(text, k=8, kbs=kbs)
+
         query = ans.question
+        result = None
         if history and self._is_follow_up(query):
-            yield Event("status", "正在理解追问……")
-            t = time.perf_counter()
-            query = self.condense(query, history)
-            ans.timings["condense_ms"] = round((time.perf_counter() - t) * 1000, 1)
+            if not FOLLOW_UP_START.match(query):
+                # A short question may be a new one ("居民身份证丢了怎么办？"): if the sources clearly answer it
+                # on its own, the earlier turn must not be mixed in (a retrieval costs milliseconds).
+                result = retrieve(query)
+                if self.relevance(result) < self.gate.high:
+                    result = None
+            if result is None:
+                yield Event("status", "正在理解追问……")
+                t = time.perf_counter()
+                query = self.condense(query, history)
+                ans.timings["condense_ms"] = round((time.perf_counter() - t) * 1000, 1)
         ans.retrieval_query = query
 
-        if kbs and not isinstance(kbs[0], str):
-            result = self.retriever.retrieve(query, k=8, kb_objects=list(kbs))
-        else:
-            result = self.retriever.retrieve(query, k=8, kbs=kbs)
+        result = result or retrieve(query)
         ans.timings["retrieval_ms"] = round(result.timings["total_ms"], 1)
         hits = result.hits
         ans.relevance = self.relevance(result)

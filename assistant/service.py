@@ -241,8 +241,9 @@ class Service:
         require(user, "kb.read")
         stats = [kb.stats() for kb in self.library.select()]
         # A KB that would not open is listed too (searches leave it out), so an admin sees it and can remove it.
-        return stats + [{"name": f"{name}（打不开：{why}）", "documents": 0, "chunks": 0, "chunks_by_type": {},
-                         "size_mb": 0} for name, why in self.library.broken.items()]
+        return stats + [{"name": f"{name}（{'正被其他程序占用' if '另一个程序' in why else '文件已损坏'}，暂时打不开，"
+                                 "请管理员检查）", "documents": 0, "chunks": 0, "chunks_by_type": {}, "size_mb": 0}
+                        for name, why in self.library.broken.items()]
 
     def list_documents(self, user: User, kb: str | None = None, query: str | None = None,
                        doc_type: str | None = None) -> list[KbDocument]:
@@ -357,6 +358,12 @@ class Service:
         old = target.get_document(int(doc_id))
         if old is None:
             raise UserError(f"知识库「{kb}」中没有编号为 {doc_id} 的文档")
+        # The upload is matched by file name: a name that belongs to another document would update that
+        # one, and the selected one would then be deleted.
+        other = target.find_document(str(self._files_dir(target.name) / _safe_filename(Path(file).name)))
+        if other is not None and other.id != old.id:
+            raise UserError(f"知识库「{kb}」里已有另一份同名文件《{other.title}》（编号 {other.id}），替换会改掉那一份。"
+                            "请把新文件改名后再替换，或选中那一份再替换。")
         result = self.upload(user, [file], kb=target.name, doc_type=old.doc_type)[0]
         if result.status in ("added", "replaced", "unchanged") and result.doc_id != old.id:
             target.remove_document(old.id)

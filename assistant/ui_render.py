@@ -167,6 +167,21 @@ def chunks_html(title: str, hits) -> str:
     return f'<div class="sg-chunks"><h4>《{esc(title)}》共 {len(hits)} 段</h4>{rows}</div>'
 
 
+# Gradio 6 titles its toasts with the event type in English ("Error", "Info") whatever gr.Error(title=)
+# says; this renames them as they appear.
+TOAST_HEAD = """<script>
+(() => {
+  const names = {Error: "出错了", Info: "提示", Warning: "注意", Success: "完成"};
+  const rename = () => document.querySelectorAll(".toast-title").forEach((el) => {
+    const text = el.firstChild;
+    const key = text && text.nodeType === 3 ? text.textContent.trim() : "";
+    if (names[key]) text.textContent = names[key] + " ";
+  });
+  new MutationObserver(rename).observe(document.documentElement, {childList: true, subtree: true});
+})();
+</script>"""
+
+
 CSS = """
 .sg-card{border:1px solid var(--border-color-primary);border-left:4px solid #3b82f6;border-radius:8px;
   padding:8px 10px;margin:8px 0;background:var(--background-fill-secondary);font-size:0.95em}

@@ -80,7 +80,10 @@ class Library:
         if names:
             return [self.get(n) for n in names]
         kbs = []
-        for n in self.names():
+        names = self.names()
+        for gone in set(self.broken) - set(names):  # removed by hand or by another process
+            self.broken.pop(gone)
+        for n in names:
             try:
                 kbs.append(self.get(n))
                 self.broken.pop(n, None)

@@ -90,6 +90,18 @@ def test_real_model_answer_is_verified_and_cited(library, small_llm):
     assert ans.timings["retrieval_ms"] > 0 and ans.timings.get("ttft_ms", 0) > 0
 
 
+
+def test_a_short_new_question_in_a_conversation_is_not_mixed_with_the_last_one(library):
+    """Before 11-30 every question of 14 characters or fewer was a follow-up: "居民身份证丢了怎么办？" after a
+    question on noise disputes was searched as both, and two of its three sources were about noise."""
+    answerer = Answerer(HybridRetriever(library), None)
+    history = [{"role": "user", "content": "楼上楼下噪音纠纷怎么调解？"}, {"role": "assistant", "content": "……"}]
+    new = answerer.ask("居民身份证丢了怎么办？", mode="solution", history=history)
+    assert new.retrieval_query == "居民身份证丢了怎么办？" and "condense_ms" not in new.timings
+    assert all("噪" not in c["text"] for c in new.citations)
+    follow = answerer.ask("那要找谁？", mode="solution", history=history)  # a real follow-up still carries the topic
+    assert "噪音" in follow.retrieval_query
+
 @pytest.mark.slow
 def test_follow_up_is_rewritten_before_retrieval(library, small_llm):
     retriever = HybridRetriever(library)

@@ -72,6 +72,14 @@ def test_sign_in_ask_and_see_a_source_card(server, browser):
     # the whole passage unfolds under 查看原文
     card.locator("summary").click()
     assert card.locator(".sg-fulltext").is_visible()
+    # an error toast speaks Chinese, title included (Gradio's own title is the English event type)
+    page.fill("#sg-question textarea", "   ")
+    page.keyboard.press("Enter")
+    title = page.locator(".toast-title").first
+    title.wait_for(state="visible", timeout=20_000)
+    page.wait_for_timeout(300)
+    assert title.inner_text().strip().startswith("出错了"), title.inner_text()
+    assert "请先输入问题" in page.locator(".toast-body, .toast-text, .toast-details").first.inner_text()
     page.close()
 
 

@@ -197,6 +197,22 @@ def test_replace_swaps_the_document(service, users, tmp_path):
     assert "停车管理须知（修订）" in titles and "停车管理须知" not in titles
 
 
+
+def test_replacing_with_a_file_named_like_another_document_changes_neither(service, users, tmp_path):
+    """Before 11-30 the upload updated the other document of that name and the selected one was deleted."""
+    supervisor = users["督导"]
+    parking, green = tmp_path / "停车管理.txt", tmp_path / "绿化养护.txt"
+    parking.write_text("停车管理\n\n地面车位先到先停，消防通道不得占用。\n", encoding="utf-8")
+    green.write_text("绿化养护\n\n草坪每月修剪一次，病虫害由物业请专业公司处理。\n", encoding="utf-8")
+    first, second = service.upload(supervisor, [parking, green], kb="手册")
+    newer = tmp_path / "v2" / "绿化养护.txt"
+    newer.parent.mkdir()
+    newer.write_text("绿化养护（新）\n\n草坪每两周修剪一次。\n", encoding="utf-8")
+    with pytest.raises(UserError, match="同名"):
+        service.replace_document(supervisor, "手册", first.doc_id, newer)
+    titles = [d.doc.title for d in service.list_documents(supervisor, "手册")]
+    assert "停车管理" in titles and "绿化养护" in titles and "绿化养护（新）" not in titles
+
 def test_conversation_is_saved_per_user(service, users):
     worker = users["社工"]
     cid = history.new_conversation_id()
@@ -240,6 +256,6 @@ def test_a_damaged_kb_is_listed_for_the_admin_and_left_out_of_answers(service, u
     if opened:
         opened.close()
     names = [s["name"] for s in service.kb_stats(users["督导"])]
-    assert any(n.startswith("案例库（打不开") for n in names) and "手册" in names
+    assert any(n.startswith("案例库（文件已损坏") for n in names) and "手册" in names
     answer = service.ask(users["社工"], "身份证丢了怎么办？")
     assert answer.citations and "案例集（示例）" not in cited_titles(answer)
