@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 
 # Where an upload goes when the supervisor does not pick a KB.
+MAX_CASE_TITLE = 100
+MAX_CASE_FIELD = 3000  # one case is one chunk: longer write-ups belong in a file
 CASE_FIELDS = ("标题", "场景", "问题", "做法", "涉及部门", "成效", "标签")
 MAX_QUESTION_CHARS = 500
 
@@ -331,13 +333,23 @@ class Service:
         title = clean.get("标题", "")
         if not title:
             raise UserError("请填写案例标题")
+        if len(title) > MAX_CASE_TITLE:
+            raise UserError(f"案例标题太长（{len(title)} 字），请控制在 {MAX_CASE_TITLE} 字以内")
         if not any(clean.get(k) for k in ("场景", "问题", "做法")):
             raise UserError("请至少填写“场景”“问题”“做法”中的一项")
+        too_long = [k for k, v in clean.items() if len(v) > MAX_CASE_FIELD]
+        if too_long:
+            raise UserError(f"“{too_long[0]}”太长（{len(clean[too_long[0]])} 字，最多 {MAX_CASE_FIELD} 字）。"
+                            "很长的案例请整理成 Word 或 Excel 文件上传")
         text = "\n".join(f"{k}：{v}" for k, v in clean.items())
         doc = LoadedDocument(title=title, source=f"form:{uuid.uuid4().hex}", doc_type="case",
                              blocks=[Block(kind="record", text=text, label=title, fields=clean)],
                              meta={"added_by": user.username, "form": True})
-        result = self._kb(CASES_KB, create=True).add_document(doc)
+        target = self._kb(CASES_KB, create=True)
+        result = target.add_document(doc)
+        if result.status == "added" and not result.added:  # the very same case is already stored
+            target.remove_document(result.doc_id)
+            raise UserError("案例库里已有一条内容完全相同的案例，没有重复保存")
         log.info("%s added case %r: %s", user.username, title, result.status)
         return result
 

@@ -35,6 +35,7 @@ KB_FOR_TYPE = {"handbook": HANDBOOK_KB, "policy": LAWS_KB, "law": LAWS_KB, "case
 SUPPORTED_SUFFIXES = {".pdf", ".docx", ".txt", ".md", ".markdown", ".xlsx", ".csv"}
 
 log = logging.getLogger(__name__)
+RESERVED_NAMES = {"全部"}  # the app's "all KBs" choice
 _VALID_NAME = re.compile(r"^[\w\u4e00-\u9fff\-]{1,40}$")
 
 Progress = Callable[[float, str], None]
@@ -57,8 +58,11 @@ class Library:
         return sorted(p.name for p in self.root.iterdir() if (p / "kb.sqlite").exists())
 
     def get(self, name: str, *, create: bool = False) -> KnowledgeBase:
+        name = name.strip()
         with self._lock:
             if name not in self._open:
+                if create and name in RESERVED_NAMES and name not in self.names():
+                    raise UserError(f"“{name}”在界面上表示所有知识库，不能用作知识库名称，请换一个")
                 if not _VALID_NAME.match(name):
                     raise UserError(f"知识库名称不合法：{name}（只能用中文、字母、数字、下划线和减号）")
                 if not create and name not in self.names():

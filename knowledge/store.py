@@ -405,11 +405,11 @@ class KnowledgeBase:
         if source:
             sql += " AND d.source = ?"
             args.append(source)
-        if query:
-            sql += " AND (d.title LIKE ? OR d.source LIKE ?)"
-            args += [f"%{query}%", f"%{query}%"]
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY d.id", args).fetchall()
+        if query:  # what the user sees (title, file name), literally: not the folders of the stored path, no LIKE wildcards
+            q = query.lower()
+            rows = [r for r in rows if q in r[1].lower() or q in Path(r[2]).name.lower()]
         return [DocumentInfo(id=r[0], title=r[1], source=r[2], doc_type=r[3], added_at=r[4], meta=json.loads(r[5]),
                              n_chunks=r[6]) for r in rows]
 
@@ -444,8 +444,9 @@ class KnowledgeBase:
         """Chunks of law documents whose title contains ``law`` and whose article label is ``article``."""
         with self._lock:
             rows = self._conn.execute(
-                self._HIT_SQL + "WHERE d.doc_type IN ('law', 'policy') AND d.title LIKE ? "
-                "AND json_extract(c.meta, '$.article') = ?", (f"%{law}%", article)).fetchall()
+                # instr, not LIKE: a law name taken from a model's answer must not act as a wildcard ("《%》第一条")
+                self._HIT_SQL + "WHERE d.doc_type IN ('law', 'policy') AND instr(d.title, ?) > 0 "
+                "AND json_extract(c.meta, '$.article') = ?", (law, article)).fetchall()
         return [self._hit(r) for r in rows]
 
     def titles(self) -> list[str]:

@@ -173,3 +173,9 @@ def test_usage_errors_from_the_command_line_are_said_in_chinese():
                            (["search", "低保", "--nope"], "没有这个选项"), (["nosuchcommand"], "用法不对")):
         out = subprocess.run([sys.executable, "-m", "shegong.cli", *args], capture_output=True, text=True, timeout=120)
         assert out.returncode == 2 and expected in out.stderr and "Traceback" not in out.stderr, (args, out.stderr)
+
+
+def test_a_law_name_from_an_answer_is_not_a_wildcard(library):
+    """The verifier looks up every 《…》第N条 an answer cites; "《%》第一条" must not match any law's 第一条."""
+    assert library.find_article("老年人权益保障法", "第一条")
+    assert not library.find_article("%", "第一条") and not library.find_article("_", "第一条")

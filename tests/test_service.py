@@ -259,3 +259,28 @@ def test_a_damaged_kb_is_listed_for_the_admin_and_left_out_of_answers(service, u
     assert any(n.startswith("案例库（文件已损坏") for n in names) and "手册" in names
     answer = service.ask(users["社工"], "身份证丢了怎么办？")
     assert answer.citations and "案例集（示例）" not in cited_titles(answer)
+
+
+def test_case_form_limits_and_a_repeated_case(service, users):
+    supervisor = users["督导"]
+    case = {"标题": "楼道堆物清理", "场景": "楼道堆满纸箱", "做法": "楼组长劝导，三天内清理"}
+    assert service.add_case(supervisor, case).added == 1
+    with pytest.raises(UserError, match="完全相同"):  # it used to say "已保存" and store an empty document
+        service.add_case(supervisor, case)
+    assert sum(d.doc.title == "楼道堆物清理" for d in service.list_documents(supervisor, "案例库")) == 1
+    with pytest.raises(UserError, match="标题太长"):
+        service.add_case(supervisor, {"标题": "长" * 101, "做法": "上门"})
+    with pytest.raises(UserError, match="“做法”太长"):
+        service.add_case(supervisor, {"标题": "很长的做法", "做法": "上门走访。" * 700})
+
+
+def test_document_search_matches_what_the_user_sees_literally(service, users, tmp_path):
+    supervisor = users["督导"]
+    note = tmp_path / "垃圾分类指引.txt"
+    note.write_text("垃圾分类指引\n\n厨余垃圾每天定时投放，可回收物每周收集两次。\n", encoding="utf-8")
+    service.upload(supervisor, [note], kb="手册")
+    assert [d.doc.title for d in service.list_documents(supervisor, "手册", "分类指引")] == ["垃圾分类指引"]
+    assert service.list_documents(supervisor, "手册", "%") == []  # not a wildcard
+    assert service.list_documents(supervisor, "手册", "home") == []  # not the folders of the stored path
+    (refused,) = service.upload(supervisor, [note], kb="全部")  # "全部" is the app's "all KBs"
+    assert refused.status == "error" and "所有知识库" in refused.error
