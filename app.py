@@ -15,6 +15,7 @@ import logging
 import shutil
 import sqlite3
 import tempfile
+import time
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -99,6 +100,18 @@ def _docs_frame(docs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=DOC_HEADERS)
 
 
+DOWNLOADS = Path(tempfile.gettempdir()) / "shegong-downloads"
+
+
+def _download_dir() -> Path:
+    """A fresh folder for one download; folders older than an hour go (Gradio has cached the file by then)."""
+    DOWNLOADS.mkdir(exist_ok=True)
+    for old in DOWNLOADS.iterdir():
+        if time.time() - old.stat().st_mtime > 3600:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=DOWNLOADS))
+
+
 def _source_label(source: str) -> str:
     if source.startswith("form:"):
         return "表单录入"
@@ -114,7 +127,8 @@ def _users_frame(users) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- the app
 def build_app(svc: Service) -> gr.Blocks:
-    with gr.Blocks(title="社工助手", fill_width=True) as demo:
+    # Uploaded files are copied into the data dir, so Gradio's own copies need not outlive a day.
+    with gr.Blocks(title="社工助手", fill_width=True, delete_cache=(3600, 86400)) as demo:
         # ------------------------------------------------ header
         with gr.Row(equal_height=True, elem_id="sg-header"):
             gr.Markdown("### 社工助手 · 找政策 / 搜方案", scale=3, min_width=220)
@@ -415,7 +429,7 @@ def build_app(svc: Service) -> gr.Blocks:
             path = svc.stored_file(me(request), kb, doc_id)
             if path is None:
                 raise UserError("这个文档没有保存原文件（例如表单录入的案例或从法律数据库导入的法律）")
-            copy = Path(tempfile.mkdtemp(prefix="shegong-")) / path.name  # Gradio serves files from the temp dir
+            copy = _download_dir() / path.name  # Gradio serves (and caches) it from there
             shutil.copyfile(path, copy)
             return gr.File(value=str(copy), visible=True)
 

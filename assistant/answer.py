@@ -220,7 +220,7 @@ class Answerer:
         yield Event("sources", answer=ans)
 
         if self.llm is None:
-            ans.warnings.append("本地大模型未就绪，以下是直接摘自知识库的原文，未经模型归纳。")
+            ans.warnings.append("没有可用的大模型（未启用或尚未就绪），以下是直接摘自知识库的原文，未经模型归纳。")
             self._extractive(ans)
         else:
             try:

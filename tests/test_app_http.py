@@ -5,6 +5,8 @@ One app process serves the whole module (extractive answers: SHEGONG_LLM_BACKEND
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from gradio_client import Client, handle_file
@@ -106,6 +108,9 @@ def test_delete_as_supervisor(supervisor, worker, tmp_path):
     doc_id, kb = row[0], row[1]
     question = "小区旧衣回收箱什么时候清运？"
     assert "旧衣回收箱说明" in [c["title"] for c in ask(worker, question)[1]["citations"]]
+    downloaded = supervisor.predict(kb, doc_id, api_name="/download_document")  # the stored original, byte for byte
+    path = downloaded["value"] if isinstance(downloaded, dict) else downloaded
+    assert Path(path).read_bytes() == f.read_bytes()
 
     message, *_ = supervisor.predict(kb, doc_id, True, api_name="/delete_document")
 
