@@ -100,6 +100,16 @@ def _docs_frame(docs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=DOC_HEADERS)
 
 
+def _sign_out_everywhere(request: gr.Request, username: str) -> None:
+    """End every signed-in session of ``username``: Gradio keeps one token per sign-in in ``app.tokens``
+    (its own "log out of all sessions" does the same)."""
+    tokens = getattr(getattr(getattr(request, "request", None), "app", None), "tokens", None)
+    if isinstance(tokens, dict):
+        for token, user in list(tokens.items()):
+            if user == username:
+                tokens.pop(token, None)
+
+
 DOWNLOADS = Path(tempfile.gettempdir()) / "shegong-downloads"
 
 
@@ -513,6 +523,7 @@ def build_app(svc: Service) -> gr.Blocks:
         @guarded
         def reset_password(name: str, password: str, request: gr.Request):
             pw = svc.reset_password(me(request), (name or "").strip(), password)
+            _sign_out_everywhere(request, (name or "").strip())  # whoever knew the old password is out too
             shown = f"新密码：`{ui.esc(pw)}`" if not password else "已设为输入的密码"
             return f"✓ 已重置 {ui.esc(name)} 的密码。{shown}", ""
 

@@ -149,3 +149,14 @@ def test_feedback_is_stored(worker, server):
     with sqlite3.connect(server.home / "app.sqlite") as conn:
         rows = conn.execute("SELECT username, question, rating, comment FROM feedback").fetchall()
     assert ("shegong", "居民身份证丢了，去哪里补办？", -1, "希望写明办理窗口") in rows
+
+
+def test_a_password_reset_signs_the_user_out_everywhere(server):
+    admin = client(server, "admin")
+    admin.predict("wangge", "社工", "first-pass-123", api_name="/add_user")
+    signed_in = Client(server.url, auth=("wangge", "first-pass-123"), verbose=False)
+    ask(signed_in, "居民身份证丢了，去哪里补办？")  # works before the reset
+    admin.predict("wangge", "second-pass-456", api_name="/reset_password")
+    with pytest.raises(Exception):
+        ask(signed_in, "居民身份证丢了，去哪里补办？")
+    ask(Client(server.url, auth=("wangge", "second-pass-456"), verbose=False), "老人走失了怎么办？")
