@@ -385,8 +385,8 @@ def build_app(svc: Service) -> gr.Blocks:
                                  progress=lambda frac, msg: progress(frac, desc=msg))
             return ui.ingest_summary(results), None
 
-        up_btn.click(upload, [files, up_kb, up_type], [up_result, files], api_name="upload",
-                     concurrency_id="ingest", concurrency_limit=1)
+        uploaded = up_btn.click(upload, [files, up_kb, up_type], [up_result, files], api_name="upload",
+                                concurrency_id="ingest", concurrency_limit=1)
 
         @guarded
         def add_case(title: str, department: str, scene: str, problem: str, method: str, effect: str, tags: str,
@@ -397,8 +397,8 @@ def build_app(svc: Service) -> gr.Blocks:
                 raise UserError(result.error or "保存失败")
             return f"✓ 已保存案例「{ui.esc(result.title)}」，现在提问即可检索到。"
 
-        case_btn.click(add_case, list(case_inputs.values()), case_result, api_name="add_case",
-                       concurrency_id="ingest", concurrency_limit=1)
+        case_saved = case_btn.click(add_case, list(case_inputs.values()), case_result, api_name="add_case",
+                                    concurrency_id="ingest", concurrency_limit=1)
 
         @guarded
         def list_documents(kb: str, doc_type: str, query: str, request: gr.Request):
@@ -411,6 +411,21 @@ def build_app(svc: Service) -> gr.Blocks:
                        concurrency_limit=None)
         kb_tab.select(list_documents, [f_kb, f_type, f_query], docs_df, api_visibility="private",
                       concurrency_limit=None)
+
+        @guarded
+        def refresh_kb_views(up_value: str, f_value: str, doc_type: str, query: str, request: gr.Request):
+            """After anything is added: a new KB shows in both KB pickers, the table and the statistics are current."""
+            user = me(request)
+            names = svc.kb_names(user)
+            return (gr.Dropdown(choices=[AUTO_KB] + names, value=up_value or AUTO_KB),
+                    gr.Dropdown(choices=[ALL] + names, value=f_value if f_value in names else ALL),
+                    list_documents(f_value if f_value in names else ALL, doc_type, query, request),
+                    _stats_frame(svc.kb_stats(user)))
+
+        refresh = dict(fn=refresh_kb_views, inputs=[up_kb, f_kb, f_type, f_query],
+                       outputs=[up_kb, f_kb, docs_df, stats_df], api_visibility="private", concurrency_limit=None)
+        uploaded.success(**refresh)
+        case_saved.success(**refresh)
 
         def select_document(evt: gr.SelectData):
             row = evt.row_value or []
@@ -483,7 +498,7 @@ def build_app(svc: Service) -> gr.Blocks:
             return ui.ingest_summary(results)
 
         law_btn.click(import_laws, [law_pick, law_more], law_result, api_name="import_laws",
-                      concurrency_id="ingest", concurrency_limit=1)
+                      concurrency_id="ingest", concurrency_limit=1).success(**refresh)
 
         # ---------------- 账号
         @guarded

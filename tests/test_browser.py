@@ -92,12 +92,16 @@ def test_supervisor_uploads_on_a_phone(server, browser, tmp_path):
     f = tmp_path / "垃圾分类督导排班.txt"
     f.write_text("垃圾分类督导排班\n\n每天早七点到九点、晚六点到八点，志愿者在投放点值守，指导居民分类投放。\n",
                  encoding="utf-8")
+    page.get_by_label("标题或文件名包含").fill("垃圾分类")  # typed, not yet searched
     page.locator("#sg-upload input[type=file]").set_input_files(str(f))
     page.get_by_text(f.name).first.wait_for(timeout=30_000)  # uploaded to the server
     page.get_by_role("button", name="开始导入").click()
     result = page.get_by_label("导入结果")
     page.wait_for_function("el => el.value.includes('✓')", arg=result.element_handle(), timeout=60_000)
     assert "✓ 垃圾分类督导排班：已加入" in result.input_value()
+    # the document table is listed again after the upload, with the filter on screen: the new document shows
+    # without pressing 查询 (the table used to stay as it was)
+    page.locator("table").get_by_text("垃圾分类督导排班").first.wait_for(state="attached", timeout=30_000)
     OUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUT / "browser_kb_phone.png"), full_page=True)
     page.close()
