@@ -414,12 +414,14 @@ def build_app(svc: Service) -> gr.Blocks:
 
         @guarded
         def refresh_kb_views(up_value: str, f_value: str, doc_type: str, query: str, request: gr.Request):
-            """After anything is added: a new KB shows in both KB pickers, the table and the statistics are current."""
+            """After any change: a new KB shows in both KB pickers, the table (with the filters on screen) and the
+            statistics are current."""
             user = me(request)
             names = svc.kb_names(user)
+            shown_kb = f_value if f_value in names else ALL  # the filtered KB may be gone
             return (gr.Dropdown(choices=[AUTO_KB] + names, value=up_value or AUTO_KB),
-                    gr.Dropdown(choices=[ALL] + names, value=f_value if f_value in names else ALL),
-                    list_documents(f_value if f_value in names else ALL, doc_type, query, request),
+                    gr.Dropdown(choices=[ALL] + names, value=shown_kb),
+                    list_documents(shown_kb, doc_type, query, request),
                     _stats_frame(svc.kb_stats(user)))
 
         refresh = dict(fn=refresh_kb_views, inputs=[up_kb, f_kb, f_type, f_query],
@@ -470,11 +472,9 @@ def build_app(svc: Service) -> gr.Blocks:
             doc = svc.delete_document(user, kb, doc_id)
             return f"✓ 已删除《{ui.esc(doc.title)}》（{doc.n_chunks} 段）", False, "", None
 
-        # After a change the table is listed again with the filters on screen, and the selection is cleared
-        # (the selected document may be gone).
+        # The selection is cleared (the selected document may be gone), then the views are refreshed.
         del_btn.click(delete_document, [sel_kb, sel_id, del_confirm], [doc_msg, del_confirm, sel_kb, sel_id],
-                      api_name="delete_document", concurrency_id="ingest", concurrency_limit=1).success(
-            list_documents, [f_kb, f_type, f_query], docs_df, api_visibility="private", concurrency_limit=None)
+                      api_name="delete_document", concurrency_id="ingest", concurrency_limit=1).success(**refresh)
 
         @guarded
         def replace_document(kb: str, doc_id, path: str | None, request: gr.Request):
@@ -485,8 +485,7 @@ def build_app(svc: Service) -> gr.Blocks:
             return ui.esc(result.summary()).replace("\n", "<br>"), None, "", None
 
         replace_btn.click(replace_document, [sel_kb, sel_id, replace_file], [doc_msg, replace_file, sel_kb, sel_id],
-                          api_name="replace_document", concurrency_id="ingest", concurrency_limit=1).success(
-            list_documents, [f_kb, f_type, f_query], docs_df, api_visibility="private", concurrency_limit=None)
+                          api_name="replace_document", concurrency_id="ingest", concurrency_limit=1).success(**refresh)
 
         @guarded
         def import_laws(picked: list[str], more: str, request: gr.Request, progress=gr.Progress()):

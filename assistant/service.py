@@ -27,7 +27,7 @@ from assistant.answer import MODE_LABELS, Answerer, Event
 from ingest.types import DOC_TYPES, Block, LoadedDocument
 from knowledge.library import CASES_KB, KB_FOR_TYPE, LAWS_KB, SUPPORTED_SUFFIXES, Library, get_library, import_law
 from knowledge.retrieve.hybrid import HybridRetriever
-from knowledge.store import DocumentInfo, IngestResult, KnowledgeBase
+from knowledge.store import BUSY, DocumentInfo, IngestResult, KnowledgeBase
 from knowledge.types import Hit
 from shegong import accounts, history
 from shegong.accounts import User, require
@@ -243,7 +243,7 @@ class Service:
         require(user, "kb.read")
         stats = [kb.stats() for kb in self.library.select()]
         # A KB that would not open is listed too (searches leave it out), so an admin sees it and can remove it.
-        return stats + [{"name": f"{name}（{'正被其他程序占用' if '另一个程序' in why else '文件已损坏'}，暂时打不开，"
+        return stats + [{"name": f"{name}（{'正被其他程序占用' if BUSY in why else '文件已损坏'}，暂时打不开，"
                                  "请管理员检查）", "documents": 0, "chunks": 0, "chunks_by_type": {}, "size_mb": 0}
                         for name, why in self.library.broken.items()]
 

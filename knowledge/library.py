@@ -41,9 +41,6 @@ _VALID_NAME = re.compile(r"^[\w\u4e00-\u9fff\-]{1,40}$")
 Progress = Callable[[float, str], None]
 
 
-
-
-
 class Library:
     def __init__(self, root: Path | None = None, embedder: Embedder | None = None):
         settings = get_settings()

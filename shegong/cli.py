@@ -42,6 +42,12 @@ def _open_kb(kb: str, *, create: bool = True):
     return lib.get(kb, create=create)
 
 
+def _check_doc_types(types: list[str]) -> None:
+    unknown = [t for t in types if t not in KB_FOR_TYPE]
+    if unknown:
+        _fail(f"未知的资料类型：{'、'.join(unknown)}（可选 handbook、policy、law、case）")
+
+
 def _is_path(kb: str) -> bool:
     return "/" in kb or "\\" in kb or kb.startswith(".")
 
@@ -104,8 +110,7 @@ def ingest(
         else:
             typer.echo(f"✗ 找不到文件：{p}", err=True)
             missing += 1
-    if doc_type and doc_type not in KB_FOR_TYPE:
-        _fail(f"未知的资料类型：{doc_type}（可选 handbook、policy、law、case）")
+    _check_doc_types([doc_type] if doc_type else [])
     failed = missing
     for f in files:
         guessed = doc_type or ("case" if f.suffix.lower() in (".xlsx", ".csv") else None)
@@ -145,9 +150,7 @@ def search(
         _fail("请给出问题，或用 --batch 指定问题文件")
     if not any(re.search(r"\w", q) for q in questions):
         _fail("问题里没有文字，请用文字描述要查的事情")
-    unknown = [t for t in doc_type or [] if t not in KB_FOR_TYPE]
-    if unknown:
-        _fail(f"未知的资料类型：{'、'.join(unknown)}（可选 handbook、policy、law、case）")
+    _check_doc_types(doc_type or [])
     kbs = _kb_objects(kb)
     retriever = HybridRetriever(get_library(), reranker=_reranker())
     for q in questions:
