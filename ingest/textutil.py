@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import NamedTuple
 from pathlib import Path
 
 from shegong.errors import BadDocument
@@ -144,14 +145,27 @@ def _mostly_common_hanzi(text: str) -> bool:
     return common / len(hanzi) >= 0.8
 
 
-def detect_decode(data: bytes) -> tuple[str, str]:
+class Decoded(NamedTuple):
+    text: str
+    encoding: str
+    replaced: int = 0  # bytes that could not be read and became U+FFFD
+
+    @property
+    def warnings(self) -> list[str]:
+        if not self.replaced:
+            return []
+        return [f"文件按 {self.encoding.upper()} 编码读取，其中 {self.replaced} 处字节无法识别（文件可能不完整，或混用了编码），"
+                "已用 � 代替，其余内容照常导入。请核对原文件"]
+
+
+def detect_decode(data: bytes) -> Decoded:
     """Decode file bytes: UTF-8 (with or without BOM), UTF-16 with BOM, GB18030, then a guess.
 
-    Returns (text, encoding name). Raises BadDocument when nothing gives readable text.
+    Raises BadDocument when nothing gives readable text.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Windows Notepad "Unicode"
         try:
-            return data.decode("utf-16"), "utf-16"
+            return Decoded(data.decode("utf-16"), "utf-16")
         except UnicodeDecodeError:
             pass
     for encoding in ("utf-8-sig", "gb18030"):
@@ -160,32 +174,20 @@ def detect_decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
         if _looks_like_text(text) and (encoding != "gb18030" or _mostly_common_hanzi(text)):
-            return text, ("utf-8" if encoding == "utf-8-sig" else encoding)
+            return Decoded(text, "utf-8" if encoding == "utf-8-sig" else encoding)
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is not None:
         text = str(best)
         if _looks_like_text(text):
-            return text, best.encoding
+            return Decoded(text, best.encoding)
     # A file cut off mid-character, or a few stray bytes pasted in from another encoding: keep the text,
-    # mark the bytes, and say so (decode_warnings) instead of refusing the whole file.
+    # mark the bytes, and say so (Decoded.warnings) instead of refusing the whole file.
     for encoding in ("utf-8-sig", "gb18030"):
         text = data.decode(encoding, errors="replace")
         bad = text.count("\ufffd")
         if bad <= max(3, len(text) // 500) and _looks_like_text(text.replace("\ufffd", "")) \
                 and (encoding != "gb18030" or _mostly_common_hanzi(text)):
-            return text, f"{'utf-8' if encoding == 'utf-8-sig' else encoding}{LOSSY}{bad}"
+            return Decoded(text, "utf-8" if encoding == "utf-8-sig" else encoding, bad)
     raise BadDocument("文件编码无法识别，或者这不是文本文件。请用记事本或 WPS 另存为 UTF-8 编码后再上传")
-
-
-LOSSY = "，无法识别的字节数："
-
-
-def decode_warnings(encoding: str) -> list[str]:
-    """The warning for a file ``detect_decode`` could only read by replacing some bytes."""
-    if LOSSY not in encoding:
-        return []
-    name, bad = encoding.split(LOSSY)
-    return [f"文件按 {name.upper()} 编码读取，其中 {bad} 处字节无法识别（文件可能不完整，或混用了编码），"
-            "已用 � 代替，其余内容照常导入。请核对原文件"]

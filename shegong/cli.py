@@ -140,7 +140,7 @@ def search(
 
         if not batch.is_file():
             _fail(f"找不到问题文件：{batch}")
-        text, _ = detect_decode(batch.read_bytes())  # offices save GBK as often as UTF-8
+        text = detect_decode(batch.read_bytes()).text  # offices save GBK as often as UTF-8
         questions = [line.strip() for line in text.splitlines() if line.strip()]
         if not questions:
             _fail(f"问题文件里没有问题：{batch}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shegong.errors import BadDocument
-from ingest.textutil import decode_warnings, detect_decode
+from ingest.textutil import detect_decode
 from ingest.types import Block, LoadedDocument
 
 LABEL_COLUMNS = ("标题", "title", "名称", "name", "案例名称", "案例标题", "案例")
@@ -86,7 +86,8 @@ def load_xlsx(path: Path) -> LoadedDocument:
 
 
 def load_csv(path: Path) -> LoadedDocument:
-    text, encoding = detect_decode(path.read_bytes())
+    decoded = detect_decode(path.read_bytes())
+    text = decoded.text
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;，")
     except csv.Error:
@@ -97,11 +98,11 @@ def load_csv(path: Path) -> LoadedDocument:
     table = _table(rows)
     if not table.blocks:
         raise BadDocument(HEADER_ONLY)
-    meta = {"encoding": encoding, "rows": len(table.blocks)}
+    meta = {"encoding": decoded.encoding, "rows": len(table.blocks)}
     if table.title:
         meta["table_title"] = table.title
     return LoadedDocument(title="", source=str(path), doc_type="case", blocks=table.blocks, meta=meta,
-                          warnings=decode_warnings(encoding))
+                          warnings=decoded.warnings)
 
 
 def _is_formula(value) -> bool:

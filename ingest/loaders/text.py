@@ -6,24 +6,24 @@ import re
 from pathlib import Path
 
 from ingest.loaders.structure import build_blocks, join_wrapped_lines
-from ingest.textutil import decode_warnings, detect_decode
+from ingest.textutil import Decoded, detect_decode
 from ingest.types import Block, LoadedDocument
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _MD_FENCE = re.compile(r"^(```|~~~)")
 
 
-def _read(path: Path) -> tuple[str, str]:
-    text, encoding = detect_decode(path.read_bytes())
-    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+def _read(path: Path) -> tuple[str, Decoded]:
+    decoded = detect_decode(path.read_bytes())
+    return decoded.text.replace("\r\n", "\n").replace("\r", "\n"), decoded
 
 
 def load_txt(path: Path) -> LoadedDocument:
     """Paragraphs from lines (hard-wrapped lines are re-joined); Chinese-numbered short lines become headings."""
-    text, encoding = _read(path)
+    text, decoded = _read(path)
     blocks = build_blocks((paragraph, None) for paragraph in join_wrapped_lines(text.split("\n")))
-    return LoadedDocument(title="", source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding},
-                          warnings=decode_warnings(encoding))
+    return LoadedDocument(title="", source=str(path), doc_type="handbook", blocks=blocks,
+                          meta={"encoding": decoded.encoding}, warnings=decoded.warnings)
 
 
 def load_markdown(path: Path) -> LoadedDocument:
@@ -31,7 +31,7 @@ def load_markdown(path: Path) -> LoadedDocument:
 
     Paragraphs are runs of non-blank lines; numbered lists stay paragraphs.
     """
-    text, encoding = _read(path)
+    text, decoded = _read(path)
     lines: list[tuple[str, bool]] = []  # (line, inside a ``` code block)
     in_code = False
     for line in text.split("\n"):
@@ -62,5 +62,5 @@ def load_markdown(path: Path) -> LoadedDocument:
         else:
             flush()
     flush()
-    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=blocks, meta={"encoding": encoding},
-                          warnings=decode_warnings(encoding))
+    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=blocks,
+                          meta={"encoding": decoded.encoding}, warnings=decoded.warnings)
