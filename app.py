@@ -159,17 +159,17 @@ def build_app(svc: Service) -> gr.Blocks:
                                           scale=3, min_width=180, allow_custom_value=True)
                     new_chat = gr.Button("新对话", size="sm", scale=0, min_width=80)
                 chatbot = gr.Chatbot(
-                    show_label=False, height="58vh", min_height=300, feedback_options=None, autoscroll=False,
+                    label="对话", show_label=False, height="58vh", min_height=300, feedback_options=None, autoscroll=False,
                     placeholder="请输入社区工作中遇到的问题，例如居民求助、政策依据、处理办法。回答会列出依据的原文出处。",
                     examples=[{"text": q} for q in EXAMPLES], buttons=["copy"], elem_id="sg-chat")
                 with gr.Row(equal_height=True):
-                    question = gr.Textbox(placeholder="在这里输入问题，按回车发送", show_label=False, container=False,
+                    question = gr.Textbox(label="问题", placeholder="在这里输入问题，按回车发送", show_label=False, container=False,
                                           scale=5, min_width=200, max_length=500, elem_id="sg-question")
                     send = gr.Button("提问", variant="primary", scale=1, min_width=80)
                 with gr.Row(equal_height=True):
                     good = gr.Button("👍 有用", size="sm", scale=0, min_width=80)
                     bad = gr.Button("👎 没用", size="sm", scale=0, min_width=80)
-                    comment = gr.Textbox(placeholder="对最近一条回答的意见（可选），填好后点 👍 或 👎 提交",
+                    comment = gr.Textbox(label="意见", placeholder="对最近一条回答的意见（可选），填好后点 👍 或 👎 提交",
                                          show_label=False, container=False, scale=4, min_width=200)
                 answer_json = gr.JSON(visible=False)
 
@@ -327,16 +327,19 @@ def build_app(svc: Service) -> gr.Blocks:
         # The API endpoint "ask" is the plain streaming handler; the UI chains around it.
         api_ask = gr.Button(visible=False)
         api_ask.click(ask, ask_inputs, ask_outputs, api_name="ask", concurrency_id="llm")
+        # Progress (and a refusal's error mark) on the chat only, not on the question box the user types in.
+        answer_event = dict(fn=ask, inputs=ask_inputs, outputs=ask_outputs, concurrency_id="llm",
+                            show_progress_on=chatbot, **private)
         for trigger in (send.click, question.submit):
             trigger(show_question, [question, conv_id], chatbot, queue=False, **private).then(**to_question).then(
-                ask, ask_inputs, ask_outputs, concurrency_id="llm", **private).then(**to_answer)
+                **answer_event).then(**to_answer)
 
         def pick_example(evt: gr.SelectData):
             return (evt.value or {}).get("text", "")
 
         chatbot.example_select(pick_example, None, question, queue=False, **private).then(
             show_question, [question, conv_id], chatbot, queue=False, **private).then(**to_question).then(
-            ask, ask_inputs, ask_outputs, concurrency_id="llm", **private).then(**to_answer)
+            **answer_event).then(**to_answer)
 
         @guarded
         def open_conversation(cid: str | None, request: gr.Request):
@@ -365,9 +368,9 @@ def build_app(svc: Service) -> gr.Blocks:
             return rate
 
         good.click(make_feedback(1), [answer_json, comment, conv_id], comment, api_name="feedback_good",
-                   concurrency_limit=None)
+                   concurrency_limit=None, show_progress="hidden")
         bad.click(make_feedback(-1), [answer_json, comment, conv_id], comment, api_name="feedback_bad",
-                  concurrency_limit=None)
+                  concurrency_limit=None, show_progress="hidden")
 
         # ---------------- 知识库
         @guarded
@@ -386,7 +389,7 @@ def build_app(svc: Service) -> gr.Blocks:
             return ui.ingest_summary(results), None
 
         uploaded = up_btn.click(upload, [files, up_kb, up_type], [up_result, files], api_name="upload",
-                                concurrency_id="ingest", concurrency_limit=1)
+                                concurrency_id="ingest", concurrency_limit=1, show_progress_on=up_result)
 
         @guarded
         def add_case(title: str, department: str, scene: str, problem: str, method: str, effect: str, tags: str,
@@ -474,7 +477,8 @@ def build_app(svc: Service) -> gr.Blocks:
 
         # The selection is cleared (the selected document may be gone), then the views are refreshed.
         del_btn.click(delete_document, [sel_kb, sel_id, del_confirm], [doc_msg, del_confirm, sel_kb, sel_id],
-                      api_name="delete_document", concurrency_id="ingest", concurrency_limit=1).success(**refresh)
+                      api_name="delete_document", concurrency_id="ingest", concurrency_limit=1,
+                      show_progress_on=doc_msg).success(**refresh)
 
         @guarded
         def replace_document(kb: str, doc_id, path: str | None, request: gr.Request):
@@ -485,7 +489,8 @@ def build_app(svc: Service) -> gr.Blocks:
             return ui.esc(result.summary()).replace("\n", "<br>"), None, "", None
 
         replace_btn.click(replace_document, [sel_kb, sel_id, replace_file], [doc_msg, replace_file, sel_kb, sel_id],
-                          api_name="replace_document", concurrency_id="ingest", concurrency_limit=1).success(**refresh)
+                          api_name="replace_document", concurrency_id="ingest", concurrency_limit=1,
+                          show_progress_on=doc_msg).success(**refresh)
 
         @guarded
         def import_laws(picked: list[str], more: str, request: gr.Request, progress=gr.Progress()):
@@ -523,7 +528,7 @@ def build_app(svc: Service) -> gr.Blocks:
                 svc.list_users(user))
 
         add_btn.click(add_user, [acc_name, acc_role, acc_pw], [acc_msg, acc_pw, users_df], api_name="add_user",
-                      concurrency_limit=None)
+                      concurrency_limit=None, show_progress_on=acc_msg)
 
         @guarded
         def set_role(name: str, role: str, request: gr.Request):
@@ -532,7 +537,7 @@ def build_app(svc: Service) -> gr.Blocks:
             return f"✓ {ui.esc(changed.username)} 的角色已改为 {changed.role}", _users_frame(svc.list_users(user))
 
         role_btn.click(set_role, [acc_name, acc_role], [acc_msg, users_df], api_name="set_role",
-                       concurrency_limit=None)
+                       concurrency_limit=None, show_progress_on=acc_msg)
 
         @guarded
         def reset_password(name: str, password: str, request: gr.Request):
@@ -542,7 +547,7 @@ def build_app(svc: Service) -> gr.Blocks:
             return f"✓ 已重置 {ui.esc(name)} 的密码。{shown}", ""
 
         pw_btn.click(reset_password, [acc_name, acc_pw], [acc_msg, acc_pw], api_name="reset_password",
-                     concurrency_limit=None)
+                     concurrency_limit=None, show_progress_on=acc_msg)
 
         @guarded
         def delete_user(name: str, confirm: bool, request: gr.Request):
@@ -553,7 +558,7 @@ def build_app(svc: Service) -> gr.Blocks:
             return f"✓ 已删除账号 {ui.esc(name)}", False, _users_frame(svc.list_users(user))
 
         acc_del_btn.click(delete_user, [acc_name, acc_del_confirm], [acc_msg, acc_del_confirm, users_df],
-                          api_name="delete_user", concurrency_limit=None)
+                          api_name="delete_user", concurrency_limit=None, show_progress_on=acc_msg)
 
         @guarded
         def change_my_password(old: str, new: str, again: str, request: gr.Request):
@@ -563,7 +568,7 @@ def build_app(svc: Service) -> gr.Blocks:
             return "✓ 密码已修改，下次登录请使用新密码", "", "", ""
 
         my_pw_btn.click(change_my_password, [old_pw, new_pw, new_pw2], [my_msg, old_pw, new_pw, new_pw2],
-                        api_name="change_password", concurrency_limit=None)
+                        api_name="change_password", concurrency_limit=None, show_progress_on=my_msg)
 
     return demo
 

@@ -80,6 +80,10 @@ def test_sign_in_ask_and_see_a_source_card(server, browser):
     page.wait_for_timeout(300)
     assert title.inner_text().strip().startswith("出错了"), title.inner_text()
     assert "请先输入问题" in page.locator(".toast-body, .toast-text, .toast-details").first.inner_text()
+    # the refusal is marked on the chat, not on the box the user types the next question in
+    assert "错误" not in page.locator("#sg-question").inner_text()
+    body = page.locator("body").inner_text()  # hidden labels too: a screen reader reads them out
+    assert not [w for w in ("Textbox", "Chatbot", "Dropdown", "Error") if w in body], body
     page.close()
 
 
@@ -93,6 +97,15 @@ def test_supervisor_uploads_on_a_phone(server, browser, tmp_path):
     f.write_text("垃圾分类督导排班\n\n每天早七点到九点、晚六点到八点，志愿者在投放点值守，指导居民分类投放。\n",
                  encoding="utf-8")
     page.get_by_label("标题或文件名包含").fill("垃圾分类")  # typed, not yet searched
+    # 开始导入 before choosing a file: refused with a reason, and the drop zone stays usable (Gradio used to
+    # cover every output of a refused event, the file picker included, with an error mark)
+    page.get_by_role("button", name="开始导入").click()
+    page.get_by_text("请先选择要上传的文件").first.wait_for(timeout=20_000)
+    page.wait_for_timeout(500)
+    assert "错误" not in page.locator("#sg-upload").inner_text()
+    assert "点击上传" in page.locator("#sg-upload").inner_text()
+    body = page.locator("body").inner_text()
+    assert not [w for w in ("Textbox", "Dropdown", "Dataframe", "File", "Error") if w in body], body
     page.locator("#sg-upload input[type=file]").set_input_files(str(f))
     page.get_by_text(f.name).first.wait_for(timeout=30_000)  # uploaded to the server
     page.get_by_role("button", name="开始导入").click()
