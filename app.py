@@ -184,7 +184,7 @@ def build_app(svc: Service) -> gr.Blocks:
                     # no file_types: the browser's own check is in English; the service says why in Chinese
                     with gr.Row():
                         up_kb = gr.Dropdown([AUTO_KB], value=AUTO_KB, label="放入知识库", allow_custom_value=True)
-                        up_type = gr.Dropdown(TYPE_CHOICES, value="", label="资料类型")
+                        up_type = gr.Dropdown(TYPE_CHOICES, value="", label="资料类型", allow_custom_value=True)
                     up_btn = gr.Button("开始导入", variant="primary")
                     up_result = gr.Textbox(label="导入结果", lines=4, interactive=False)
                 with gr.Accordion("录入案例", open=False):
@@ -200,7 +200,7 @@ def build_app(svc: Service) -> gr.Blocks:
                 with gr.Accordion("文档列表", open=True):
                     with gr.Row():
                         f_kb = gr.Dropdown([ALL], value=ALL, label="知识库", allow_custom_value=True)
-                        f_type = gr.Dropdown([("全部", "")] + TYPE_CHOICES[1:], value="", label="类型")
+                        f_type = gr.Dropdown([("全部", "")] + TYPE_CHOICES[1:], value="", label="类型", allow_custom_value=True)
                         f_query = gr.Textbox(label="标题或文件名包含")
                     list_btn = gr.Button("查询", size="sm")
                     docs_df = gr.Dataframe(headers=DOC_HEADERS, interactive=False, max_height=360, wrap=True)
@@ -235,7 +235,7 @@ def build_app(svc: Service) -> gr.Blocks:
                 users_btn = gr.Button("刷新", size="sm")
                 with gr.Row():
                     acc_name = gr.Textbox(label="用户名")
-                    acc_role = gr.Dropdown(list(accounts.ROLES), value="社工", label="角色")
+                    acc_role = gr.Dropdown(list(accounts.ROLES), value="社工", label="角色", allow_custom_value=True)
                     acc_pw = gr.Textbox(label="密码（留空则自动生成）", type="password")
                 with gr.Row():
                     add_btn = gr.Button("新建账号", variant="primary")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer import MODE_LABELS, Answerer, Event
-from ingest.types import DOC_TYPES, Block, LoadedDocument
+from ingest.types import Block, LoadedDocument, check_doc_type
 from knowledge.library import CASES_KB, KB_FOR_TYPE, LAWS_KB, SUPPORTED_SUFFIXES, Library, get_library, import_law
 from knowledge.retrieve.hybrid import HybridRetriever
 from knowledge.store import BUSY, DocumentInfo, IngestResult, KnowledgeBase
@@ -250,6 +250,7 @@ class Service:
     def list_documents(self, user: User, kb: str | None = None, query: str | None = None,
                        doc_type: str | None = None) -> list[KbDocument]:
         require(user, "kb.read")
+        check_doc_type(doc_type)
         kbs = [self._kb(kb)] if kb else self.library.select()
         return [KbDocument(k.name, d) for k in kbs
                 for d in k.documents(doc_type=doc_type or None, query=(query or "").strip() or None)]
@@ -265,8 +266,7 @@ class Service:
                progress: Progress | None = None) -> list[IngestResult]:
         """Add files to a KB; one result per file. A bad file never changes what is already stored."""
         require(user, "kb.write")
-        if doc_type and doc_type not in DOC_TYPES:
-            raise UserError(f"未知的资料类型：{doc_type}")
+        check_doc_type(doc_type)
         if not files:
             raise UserError("请先选择要上传的文件")
         progress = progress or (lambda frac, msg: None)
@@ -466,3 +466,4 @@ def get_service() -> Service:
         if _service is None:
             _service = Service()
         return _service
+

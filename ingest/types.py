@@ -6,9 +6,17 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shegong.errors import UserError
+
 DocType = Literal["handbook", "policy", "law", "case"]
 DOC_TYPES: tuple[str, ...] = ("handbook", "policy", "law", "case")
 DOC_TYPE_LABELS = {"handbook": "工作手册", "policy": "政策文件", "law": "法律法规", "case": "案例"}
+
+
+def check_doc_type(doc_type: str | None) -> None:
+    """None or "" means "decide from the file"; anything else must be one of DOC_TYPES."""
+    if doc_type and doc_type not in DOC_TYPES:
+        raise UserError(f"未知的资料类型：{doc_type}。可选：" + "、".join(f"{k}（{v}）" for k, v in DOC_TYPE_LABELS.items()))
 
 BlockKind = Literal["heading", "paragraph", "article", "record", "qa"]
 

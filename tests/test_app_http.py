@@ -160,3 +160,20 @@ def test_a_password_reset_signs_the_user_out_everywhere(server):
     with pytest.raises(Exception):
         ask(signed_in, "居民身份证丢了，去哪里补办？")
     ask(Client(server.url, auth=("wangge", "second-pass-456"), verbose=False), "老人走失了怎么办？")
+
+
+def test_values_the_form_does_not_offer_are_refused_in_chinese(supervisor, server, tmp_path):
+    """The HTTP API can send any value; the server's own check answers, not Gradio's English one."""
+    f = tmp_path / "类型不对.txt"
+    f.write_text("类型不对\n\n这份文件用一个不存在的资料类型上传。\n", encoding="utf-8")
+    before = documents(supervisor)
+    with pytest.raises(Exception) as err:
+        supervisor.predict([handle_file(str(f))], "自动（按资料类型）", "notes", api_name="/upload")
+    assert "未知的资料类型：notes" in str(err.value)
+    with pytest.raises(Exception) as err:
+        supervisor.predict("全部", "notes", "", api_name="/list_documents")
+    assert "未知的资料类型：notes" in str(err.value)
+    with pytest.raises(Exception) as err:
+        client(server, "admin").predict("xiaowang", "超级管理员", "pass-123456", api_name="/add_user")
+    assert "未知的角色：超级管理员" in str(err.value)
+    assert documents(supervisor) == before

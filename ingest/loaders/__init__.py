@@ -6,12 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shegong.config import get_settings
-from shegong.errors import BadDocument, UnsupportedFile, UserError
+from shegong.errors import BadDocument, UnsupportedFile
 from ingest.loaders.docx import load_docx
 from ingest.loaders.pdf import load_pdf
 from ingest.loaders.table import load_csv, load_xlsx
 from ingest.loaders.text import load_markdown, load_txt
-from ingest.types import DOC_TYPE_LABELS, DOC_TYPES, LoadedDocument
+from ingest.types import LoadedDocument, check_doc_type
 
 LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {
     ".pdf": load_pdf,
@@ -36,8 +36,7 @@ def load_file(path: str | Path, doc_type: str | None = None, title: str | None =
         if ext in _OLD_FORMATS:
             message += f"。请先用 Word/WPS/Excel 另存为 {_OLD_FORMATS[ext]} 再上传"
         raise UnsupportedFile(message)
-    if doc_type is not None and doc_type not in DOC_TYPES:
-        raise UserError(f"未知的资料类型：{doc_type}。可选：" + "、".join(f"{k}（{v}）" for k, v in DOC_TYPE_LABELS.items()))
+    check_doc_type(doc_type)
     if not path.is_file():
         raise BadDocument(f"找不到文件：{path.name}")
 
