@@ -225,10 +225,12 @@ class Answerer:
         else:
             try:
                 raw = yield from self._generate(ans, query)
+                if not raw.strip():  # nothing came back: "未通过核验" would wrongly blame an answer
+                    raise ModelUnavailable("模型没有生成任何内容")
                 # When only the judge let the question through, the answer must hold up on its own as well.
                 self._finish_generated(ans, raw, strict=ans.judge_p is not None)
             except ModelUnavailable as e:
-                ans.warnings.append(f"大模型暂时不可用（{e}），以下是直接摘自知识库的原文。")
+                ans.warnings.append(f"大模型暂时不可用（{str(e).rstrip('。')}），以下是直接摘自知识库的原文。")
                 self._extractive(ans)
         ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         yield Event("final", answer=ans)

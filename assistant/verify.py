@@ -28,7 +28,7 @@ _NUM = r"[0-9０-９]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百�
 # (possessive quantifiers and names without 第: no backtracking blow-up on a long run of chapter headings)
 _PATH = r"(?:\s*+(?:›\s*+)?第[零〇一二三四五六七八九十百千\d]+[编分章节](?:(?!第)[\u4e00-\u9fff、 ]){0,24}+)*+\s*+(?:›\s*+)?"
 LAW_ARTICLE = re.compile(
-    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{2,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*(第\s*(?:{_NUM})\s*条)")
+    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{1,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*(第\s*(?:{_NUM})\s*条)")
 NUMBER_WITH_UNIT = re.compile(
     rf"({_NUM})\s*(周岁|岁|元|万元|块钱|日内|日|天|个工作日|工作日|小时|个月|月|年|%|％|倍|人|次|平方米)")
 
@@ -133,6 +133,8 @@ def drop_not_found(line: str) -> str:
 
 
 _REPEAT_MIN_CHARS = 6
+# All list marks before a sentence: "- 1.5. 通知…" and "2. 2. 通知…" repeat "1. 通知…" too.
+_ALL_ITEM_MARKS = re.compile(r"^\s*(?:(?:结论[:：]|\d+(?:[.．]\d+)*[.、．]|[-•·])\s*)*")
 
 
 def repetition_start(text: str) -> int | None:
@@ -155,7 +157,7 @@ def repetition_start(text: str) -> int | None:
             if not sentence:
                 continue
             complete = bool(re.search(r"[。！？；]\s*$", sentence))
-            key = re.sub(r"\s+", "", CITE.sub("", _ITEM_START.sub("", sentence, count=1)))
+            key = re.sub(r"\s+", "", CITE.sub("", _ALL_ITEM_MARKS.sub("", sentence, count=1)))
             if complete and len(key) >= _REPEAT_MIN_CHARS:
                 if key not in compare:
                     compare.add(key)

@@ -343,7 +343,7 @@ def ask(
     try:
         llm = make_llm()
     except ModelUnavailable as e:
-        typer.echo(f"提示：{e}；将只展示知识库原文摘录。", err=True)
+        typer.echo(f"提示：{str(e).rstrip('。')}；将只展示知识库原文摘录。", err=True)
         llm = None
     retriever = HybridRetriever(get_library(), reranker=_reranker())
     answerer = Answerer.from_settings(retriever, llm)

@@ -302,7 +302,7 @@ def test_sse_parser_reads_content_and_errors():
              'data: {"choices":[{"delta":{"content":"好"}}]}', "data: [DONE]",
              'data: {"choices":[{"delta":{"content":"after done"}}]}']
     assert list(_parse_sse(iter(lines))) == ["你", "好"]
-    with pytest.raises(ModelUnavailable, match="出错：overloaded"):
+    with pytest.raises(ModelUnavailable, match="生成回答时出错"):
         list(_parse_sse(iter(['data: {"error": {"message": "overloaded"}}'])))
 
 

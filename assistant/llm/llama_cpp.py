@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from assistant.llm.base import Message
 from shegong.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,10 @@ class LlamaCppLLM:
                 verbose=verbose,
             )
         except Exception as exc:  # llama.cpp reports a bad file as ValueError/RuntimeError
+            log.warning("loading %s failed: %r", path, exc)  # llama.cpp's English text: for the log only
             raise ModelUnavailable(
                 f"无法加载模型文件 {path}：文件可能已损坏、不完整，或不是 GGUF 格式。"
-                f"请重新组装或更换模型。（{exc}）") from exc
+                "请重新组装或更换模型。") from exc
 
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
@@ -72,7 +76,9 @@ class LlamaCppLLM:
             bos_token=self._token_text(self._llm.token_bos()),
         )
         self.name = f"llama_cpp:{path.stem}"
-        self.n_ctx = self._llm.n_ctx()
+        # llama.cpp rounds the context up (300 -> 512) but llama-cpp-python's token buffer keeps the size
+        # asked for; a prompt between the two fails deep inside with a numpy error. The smaller one is the limit.
+        self.n_ctx = min(self._llm.n_ctx(), len(self._llm.input_ids))
         self.model_path = path
         self.n_threads = self._llm.n_threads  # generation; prompt reading uses self._llm.n_threads_batch
         self.seed = seed
@@ -105,7 +111,7 @@ class LlamaCppLLM:
                     "请缩短问题或减少资料后重试。")
             chunks = self._llm.create_chat_completion(
                 messages=list(messages),
-                max_tokens=max_tokens,
+                max_tokens=max(1, min(max_tokens, self.n_ctx - prompt_tokens - 1)),  # generation must fit too
                 temperature=temperature,
                 stop=stop or [],
                 seed=self.seed if self.seed >= 0 else None,  # fixed seed: same input, same answer
@@ -128,7 +134,8 @@ class LlamaCppLLM:
                     pieces.append(text)
                     yield text
             except (RuntimeError, ValueError) as exc:
-                raise ModelUnavailable(f"模型生成回答时出错，请重试。（{exc}）") from exc
+                log.warning("generation failed: %r", exc)
+                raise ModelUnavailable("模型生成回答时出错，请重试。") from exc
             finally:
                 chunks.close()  # if the caller stopped early, free llama.cpp's generator now
 
@@ -164,7 +171,8 @@ class LlamaCppLLM:
             try:
                 llm.eval(tokens[keep:])
             except (RuntimeError, ValueError) as exc:
-                raise ModelUnavailable(f"模型判断时出错，请重试。（{exc}）") from exc
+                log.warning("relevance judgement failed: %r", exc)
+                raise ModelUnavailable("模型判断时出错，请重试。") from exc
             logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
             logp = logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
             out = {}
