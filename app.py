@@ -16,7 +16,6 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import gradio as gr
@@ -29,6 +28,7 @@ from knowledge.store import database_error
 from shegong import accounts, history
 from shegong.config import get_settings
 from shegong.errors import UserError
+from shegong.logs import setup_logging
 
 log = logging.getLogger("shegong.app")
 
@@ -622,20 +622,8 @@ def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **k
     return demo, demo.launch(**options)
 
 
-def setup_logging() -> Path:
-    """Log to the console and to $SHEGONG_HOME/logs/app.log (the "详情已记入日志" place)."""
-    log_dir = get_settings().home / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    file_handler = RotatingFileHandler(log_dir / "app.log", maxBytes=5_000_000, backupCount=3, encoding="utf-8")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        handlers=[logging.StreamHandler(), file_handler])
-    for noisy in ("httpx", "bm25s", "jieba"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    return log_dir / "app.log"
-
-
 def main() -> None:
-    setup_logging()
+    setup_logging("app", console=True)
     launch()
 
 

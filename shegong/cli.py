@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -13,6 +14,7 @@ import typer
 
 from knowledge.library import KB_FOR_TYPE, SUPPORTED_SUFFIXES
 from shegong.errors import UserError
+from shegong.logs import setup_logging
 
 app = typer.Typer(help="社工助手：本地知识库检索与问答", no_args_is_help=True, add_completion=False)
 kb_app = typer.Typer(help="知识库管理", no_args_is_help=True)
@@ -452,6 +454,7 @@ def run_app() -> None:
 
 def main() -> None:
     try:
+        setup_logging("cli", console=bool(os.environ.get("SHEGONG_DEBUG")))
         code = app(standalone_mode=False)  # click's own usage errors come back to us, to be said in Chinese
     except Exception as e:  # the user sees one Chinese line, not a traceback (SHEGONG_DEBUG=1 shows it)
         kinds = {c.__name__ for c in type(e).__mro__}  # typer vendors its own click: match by class name
@@ -466,6 +469,8 @@ def main() -> None:
             sys.exit(e.exit_code)
         if os.environ.get("SHEGONG_DEBUG"):
             raise
+        if not isinstance(e, UserError):
+            logging.getLogger("shegong.cli").exception("unexpected error")  # the traceback, for the log only
         typer.secho(explain(e), fg=typer.colors.RED, err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -128,6 +128,10 @@ def test_cli_ask_json_with_a_refused_key_is_a_labelled_extract(keyed_server, lib
     assert any("访问密钥" in w for w in data["warnings"]), data["warnings"]
     assert all(chinese_only(w) for w in data["warnings"]), data["warnings"]
     assert "Invalid" not in out.stdout
+    # the server's English reply is for the administrator: in the CLI's log, not on the screen
+    assert "model server" not in out.stderr and chinese_only(out.stderr), out.stderr
+    log = Path(env["SHEGONG_HOME"]) / "logs" / "cli.log"
+    assert "answered HTTP 401" in log.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("status, ctype, body, expected", [
