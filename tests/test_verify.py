@@ -93,6 +93,8 @@ def test_rewrite_adds_formal_terms_and_article_refs():
     q = rewrite("孩子不回家看老人，老年人权益保障法第18条怎么说")
     assert "常回家看望" in q.expansions
     assert ("老年人权益保障法", "第十八条") in q.article_refs
+    assert rewrite("民法典第一千零四十二条").article_refs == [("民法典", "第一千零四十二条")]  # a 1-character stem
+    assert rewrite("《民法典》第1042条怎么说").article_refs == [("民法典", "第一千零四十二条")]
     q2 = rewrite("楼上漏水不管怎么办")
     assert "相邻关系" in q2.expansions
 
@@ -240,3 +242,16 @@ def test_an_article_written_with_its_chapter_path_is_checked_and_its_number_must
     raw = "结论：要敬老爱幼[1]。\n1. 《老年人权益保障法》第十八条规定，家庭成员应当敬老爱幼，互相帮助[1]。"
     exists = lambda law, art: not (law == "老年人权益保障法" and art == "第一千零四十三条")  # noqa: E731
     assert "第十八条" in verify_answer(raw, other_law, exists, "家里要敬老吗").text
+
+
+@pytest.mark.parametrize("question", [
+    "老年人权益保障法第十四条",
+    "请问老年人权益保障法第十四条怎么规定的",          # words before the name
+    "根据《中华人民共和国老年人权益保障法》第14条，子女要做什么",
+])
+def test_an_article_named_in_the_question_comes_first(library, question):
+    from knowledge.retrieve.hybrid import HybridRetriever
+
+    top = HybridRetriever(library).search(question, 5)[0]
+    assert "老年人权益保障法" in top.title and top.meta.get("article") == "第十四条", (top.title, top.location)
+    assert top.meta.get("pinned")

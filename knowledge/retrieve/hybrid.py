@@ -20,7 +20,7 @@ import numpy as np
 
 from knowledge.index.bm25 import keyword_terms
 from knowledge.library import Library
-from knowledge.retrieve.rewrite import RewrittenQuery, rewrite
+from knowledge.retrieve.rewrite import RewrittenQuery, law_name_tails, rewrite
 from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
 
@@ -90,7 +90,9 @@ class HybridRetriever:
         by_kb = {kb.name: kb for kb in selected}
         hits = _materialise(fused[:want], by_kb)
         _attach_raw_scores(hits, rankings, cfg.method)
-        hits = self._pin_articles(q, selected, doc_types) + [h for h in hits if not _pinned(h, q)]
+        pinned = self._pin_articles(q, selected, doc_types)
+        keys = {(h.kb, h.chunk_id) for h in pinned}
+        hits = pinned + [h for h in hits if (h.kb, h.chunk_id) not in keys]
         if self.reranker:
             t = time.perf_counter()
             hits = self.reranker.rerank(q.text, hits[: cfg.rerank_top])
@@ -124,12 +126,16 @@ class HybridRetriever:
     def _pin_articles(self, q: RewrittenQuery, selected: list[KnowledgeBase], doc_types) -> list[Hit]:
         pinned: list[Hit] = []
         for law, article in q.article_refs:
-            for kb in selected:
-                for h in kb.find_article(law, article):
-                    if not doc_types or h.doc_type in doc_types:
-                        h.score = 1.0
-                        h.meta["pinned"] = True
-                        pinned.append(h)
+            for name in law_name_tails(law):  # the longest name that is a law in the KB
+                found = [h for kb in selected for h in kb.find_article(name, article)
+                         if not doc_types or h.doc_type in doc_types]
+                if found:
+                    break
+            for h in found:
+                if all((h.kb, h.chunk_id) != (p.kb, p.chunk_id) for p in pinned):
+                    h.score = 1.0
+                    h.meta["pinned"] = True
+                    pinned.append(h)
         return pinned
 
 
@@ -183,11 +189,6 @@ def _attach_raw_scores(hits: list[Hit], rankings, method: Method) -> None:
         raw = {(kb, cid): s for kb, cid, s in ranking}
         for h in hits:
             h.meta[name] = raw.get((h.kb, h.chunk_id), 0.0)
-
-
-def _pinned(hit: Hit, q: RewrittenQuery) -> bool:
-    art = hit.meta.get("article")
-    return bool(art) and any(a == art and law in hit.title for law, a in q.article_refs)
 
 
 def search(question: str, k: int = 10, *, kbs: list[str] | None = None, library: Library | None = None,

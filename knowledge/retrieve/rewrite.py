@@ -18,7 +18,8 @@ from ingest.textutil import normalize
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.tsv")
 
 _CN_NUM = "零〇一二三四五六七八九十百千万两"
-ARTICLE_REF = re.compile(rf"《?([\u4e00-\u9fff]{{2,30}}?(?:法典|法|条例|办法|规定))》?\s*第([{_CN_NUM}\d]+)条")
+# The name may carry the words before it ("请问民法典…" gives 请问民法典): law_name_tails() tries its tails.
+ARTICLE_REF = re.compile(rf"《?([\u4e00-\u9fff]{{1,30}}?(?:法典|法|条例|办法|规定))》?\s*第([{_CN_NUM}\d]+)条")
 
 
 @dataclass
@@ -81,3 +82,8 @@ def rewrite(question: str, use_synonyms: bool = True) -> RewrittenQuery:
         label = f"第{to_cn_numeral(int(num)) if num.isdigit() else num}条"
         q.article_refs.append((law.removeprefix("中华人民共和国"), label))
     return q
+
+
+def law_name_tails(name: str) -> list[str]:
+    """'根据老年人权益保障法' -> ['根据老年人权益保障法', '据老年人权益保障法', '老年人权益保障法', …], longest first."""
+    return [name[i:] for i in range(len(name) - 2)] or [name]  # tails of 3+ characters; 宪法 stays whole
