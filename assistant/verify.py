@@ -46,6 +46,7 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
     removed_markers: list[str] = field(default_factory=list)
     invalid_articles: list[str] = field(default_factory=list)
+    unknown_bare_articles: list[str] = field(default_factory=list)  # "第四条" with no law named, in no source
     invalid_titles: list[str] = field(default_factory=list)
     unsupported_numbers: list[str] = field(default_factory=list)
     used_sources: list[int] = field(default_factory=list)
@@ -302,6 +303,11 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
         v.warnings.append("以下法条在知识库中查不到，已从回答中删除条号，请勿引用："
                           + "、".join(dict.fromkeys(v.invalid_articles)))
 
+    # 2a. "第四条：…" with no law named: the number must be one a source or the question has
+    v.text = remove_unknown_bare_articles(v.text, " ".join(sources) + question, v.unknown_bare_articles)
+    if v.unknown_bare_articles:
+        v.warnings.append("以下条号没有写明出自哪部法律，资料中也没有，已删除：" + "、".join(dict.fromkeys(v.unknown_bare_articles)))
+
     if title_exists is not None:
         v.text = remove_unknown_titles(v.text, title_exists, " ".join(sources) + question, v.invalid_titles)
         if v.invalid_titles:
@@ -332,6 +338,24 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
         v.warnings.append("以下数字在引用的资料中找不到依据，请核实：" + "、".join(dict.fromkeys(v.unsupported_numbers)))
     v.text = re.sub(r"[ \t]+\n", "\n", v.text).strip()
     return v
+
+
+BARE_ARTICLE = re.compile(rf"第\s*(?:{_NUM})\s*条[:：]?")
+
+
+def remove_unknown_bare_articles(text: str, evidence: str, removed: list[str]) -> str:
+    """Drop article numbers that name no law and appear in no source ("[3] 第四条：<a handbook passage>")."""
+    known = {normalise_article(m.group(0).rstrip(":：")) for m in BARE_ARTICLE.finditer(_digits_normalised(evidence))}
+    named = [range(m.start(), m.end()) for m in LAW_ARTICLE.finditer(text)]  # checked against the KB above
+
+    def check(m: re.Match) -> str:
+        label = normalise_article(m.group(0).rstrip(":："))
+        if label in known or any(m.start() in r for r in named):
+            return m.group(0)
+        removed.append(label)
+        return ""
+
+    return BARE_ARTICLE.sub(check, text)
 
 
 SOURCE_ARTICLE = re.compile(r"^\s*(第[零〇一二三四五六七八九十百千]+条)")

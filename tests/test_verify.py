@@ -255,3 +255,16 @@ def test_an_article_named_in_the_question_comes_first(library, question):
     top = HybridRetriever(library).search(question, 5)[0]
     assert "老年人权益保障法" in top.title and top.meta.get("article") == "第十四条", (top.title, top.location)
     assert top.meta.get("pinned")
+
+
+def test_an_article_number_without_a_law_must_be_in_the_sources():
+    handbook = "2. 告知申请渠道：最低生活保障一般由本人向户籍所在地乡镇人民政府、街道办事处提出。"
+    law = "第三十七条 申请最低生活保障，由本人向户籍所在地乡镇人民政府、街道办事处提出。"
+    text = ("结论：向乡镇人民政府、街道办事处提出[1]。\n1. [1] 第三十七条：由本人向户籍所在地乡镇人民政府、街道办事处提出。\n"
+            "2. [2] 第四条：最低生活保障一般由本人向户籍所在地乡镇人民政府、街道办事处提出。\n"
+            "3. 依据第37条，由本人提出[1]。")
+    v = verify_answer(text, [law, handbook], lambda *_: True)
+    assert "第四条" not in v.text and v.unknown_bare_articles == ["第四条"]
+    assert "第三十七条：" in v.text and "依据第37条" in v.text  # the sources have these
+    assert any("第四条" in w and "已删除" in w for w in v.warnings)
+    assert not v.severe
