@@ -57,6 +57,7 @@ class Library:
     def get(self, name: str, *, create: bool = False) -> KnowledgeBase:
         name = name.strip()
         with self._lock:
+            self._forget_if_gone(name)
             if name not in self._open:
                 if create and name in RESERVED_NAMES and name not in self.names():
                     raise UserError(f"“{name}”在界面上表示所有知识库，不能用作知识库名称，请换一个")
@@ -72,9 +73,17 @@ class Library:
         path = Path(path).expanduser().resolve()
         key = str(path)
         with self._lock:
+            self._forget_if_gone(key)
             if key not in self._open:
                 self._open[key] = KnowledgeBase(path, self.embedder, create=create)
             return self._open[key]
+
+    def _forget_if_gone(self, key: str) -> None:
+        # Another process ran `kb remove` (and perhaps re-created the KB): open it afresh instead of serving,
+        # and writing into, the deleted files. Not closed here: a search in another thread may still be using it.
+        kb = self._open.get(key)
+        if kb is not None and not kb.is_current():
+            del self._open[key]
 
     def select(self, names: Iterable[str] | None = None) -> list[KnowledgeBase]:
         """KBs to search: the named ones, or all that open (a damaged one is left out, see ``broken``)."""

@@ -7,8 +7,11 @@ SQLite is the source of truth; the FAISS file is a persisted cache of the
 vectors stored in SQLite. Every change runs in one SQLite transaction that also
 bumps ``generation`` and writes ``vectors.<gen+1>.faiss`` (temp file + rename)
 before committing. A crash at any point leaves either the old or the new
-generation complete; stale files are removed at the next open, and a missing or
-inconsistent FAISS file is rebuilt from SQLite. Stored BM25 terms written by an
+generation complete; older generations' files are removed at the next open or
+commit, and a missing FAISS file, or one whose ids differ from the chunks in
+SQLite, is rebuilt from SQLite. Other processes may change the KB while this one
+has it open (a CLI ingest while the app runs): searches and commits first check
+the generation and reload the indexes if it moved. Stored BM25 terms written by an
 older ``keyword_terms()`` (meta ``terms_version``) are re-computed on open.
 """
 
@@ -104,7 +107,7 @@ class DocumentInfo:
     meta: dict
 
 
-FAISS_FILE = re.compile(r"vectors\.\d+\.faiss(?:\.tmp)?")
+FAISS_FILE = re.compile(r"vectors\.(\d+)\.faiss(?:\.\d+\.\d+)?(?:\.tmp)?")  # the file and its temp files
 
 
 BUSY = "知识库正被另一个程序使用"
@@ -154,13 +157,16 @@ class KnowledgeBase:
             self._conn = sqlite3.connect(db_file, check_same_thread=False, isolation_level=None)
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.executescript(SCHEMA)
-        except sqlite3.DatabaseError as e:
+            st = db_file.stat()
+            self._file_id = (st.st_dev, st.st_ino)
+            self._init_meta(description)
+            self._upgrade_terms()
+            self._bm25: BM25Index | None = None
+            self._doc_types: dict[int, str] = {}
+            self._faiss = self._load_faiss()
+            self._remove_crash_leftovers()
+        except sqlite3.DatabaseError as e:  # any step may meet another process's commit: busy, not damage
             raise database_error(e, db_file) from e
-        self._init_meta(description)
-        self._upgrade_terms()
-        self._bm25: BM25Index | None = None
-        self._doc_types: dict[int, str] = {}
-        self._faiss = self._load_faiss()
 
     # ------------------------------------------------------------------ setup
     def _init_meta(self, description: str) -> None:
@@ -218,20 +224,40 @@ class KnowledgeBase:
         return self.path / f"vectors.{gen}.faiss"
 
     def _load_faiss(self) -> FaissIndex:
-        gen = self.generation
-        n_chunks = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        index = None
-        path = self._faiss_file(gen)
-        if path.exists():
-            try:
-                index = FaissIndex.load(path, self.embedder.dim)
-            except Exception:  # half-written or foreign file: rebuild below
-                index = None
-        if index is None or len(index) != n_chunks:
-            index = self._rebuild_faiss()
-            index.save(path)
-        self._remove_stale_files(keep=path)
+        """The committed generation's index: its file if it holds exactly the chunks in SQLite, else rebuilt."""
+        own = not self._conn.in_transaction
+        if own:  # one snapshot: another process cannot commit (and delete this generation's file) meanwhile
+            self._conn.execute("BEGIN")
+        try:
+            gen = self.generation
+            ids = np.array([r[0] for r in self._conn.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
+            path = self._faiss_file(gen)
+            index = None
+            if path.exists():
+                try:
+                    index = FaissIndex.load(path, self.embedder.dim)
+                    if not np.array_equal(index.ids(), ids):  # same count is not enough: orphan and missing vectors
+                        index = None
+                except Exception:  # half-written or foreign file: rebuild below
+                    index = None
+            if index is None:
+                index = self._rebuild_faiss()
+                try:
+                    index.save(path)
+                except OSError:  # only a cache: rebuilt again at the next open
+                    pass
+        finally:
+            if own:
+                self._conn.execute("COMMIT")
+        self._gen = gen
+        self._remove_stale_files(gen)
         return index
+
+    def _refresh(self) -> None:
+        """Reload the indexes if another process committed since (caller holds the lock)."""
+        if self.generation != self._gen:
+            self._faiss = self._load_faiss()
+            self._bm25 = None
 
     def _rebuild_faiss(self) -> FaissIndex:
         index = FaissIndex(self.embedder.dim)
@@ -242,11 +268,37 @@ class KnowledgeBase:
             index.add(ids, vecs)
         return index
 
-    def _remove_stale_files(self, keep: Path) -> None:
-        # Only our own files (vectors.<gen>.faiss and its .tmp): --kb may point into a folder with the user's files.
+    def _remove_stale_files(self, gen: int, *, newer: bool = False) -> None:
+        # Older generations' files. Newer ones may be another process's commit in progress: only with ``newer``,
+        # when the caller holds the write lock. Only our own files: --kb may point into a folder with the user's files.
+        keep = self._faiss_file(gen)
         for f in self.path.glob("vectors.*.faiss*"):
-            if f != keep and FAISS_FILE.fullmatch(f.name):
+            m = FAISS_FILE.fullmatch(f.name)
+            if m and (int(m.group(1)) < gen or newer and f != keep):
                 f.unlink(missing_ok=True)
+
+    def _remove_crash_leftovers(self) -> None:
+        """At open: newer generations' files are a crash's leftovers, unless another process is committing now."""
+        conn = self._conn
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("BEGIN IMMEDIATE")  # taken only if no commit is in progress
+        except sqlite3.OperationalError:  # busy, or a read-only KB: leave them to the next commit
+            return
+        finally:
+            conn.execute("PRAGMA busy_timeout = 5000")  # sqlite3.connect's default
+        try:
+            self._remove_stale_files(self.generation, newer=True)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def is_current(self) -> bool:
+        """False once another process removed this KB (or removed and re-created it): our connection is to a deleted file."""
+        try:
+            st = (self.path / "kb.sqlite").stat()
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._file_id
 
     def close(self) -> None:
         with self._lock:
@@ -306,20 +358,27 @@ class KnowledgeBase:
         else:  # embedding is the slow part: done outside the lock so searches keep working
             vecs = self.embedder.embed([c.index_text for c in fresh], kind="passage", progress=progress)
         with self._lock:
-            old = self.find_document(doc.source)
             doc_meta = dict(doc.meta, content_hash=content_hash, warnings=doc.warnings,
                             shared_chunks=[h for h in shared if h])
-            doc_id = self._commit(lambda conn: self._write_document(conn, doc, doc_meta, fresh, vecs, old))
+            doc_id, old, added = self._commit(lambda conn: self._write_document(conn, doc, doc_meta, fresh, vecs))
         status = "replaced" if old else "added"
-        return IngestResult(doc.title, doc.source, status, doc_id=doc_id, added=len(fresh),
-                            duplicates=duplicates, warnings=doc.warnings)
+        return IngestResult(doc.title, doc.source, status, doc_id=doc_id, added=added,
+                            duplicates=duplicates + len(fresh) - added, warnings=doc.warnings)
 
-    def _write_document(self, conn, doc: LoadedDocument, doc_meta: dict, chunks: list[Chunk],
-                        vecs: np.ndarray, old: DocumentInfo | None):
+    def _write_document(self, conn, doc: LoadedDocument, doc_meta: dict, chunks: list[Chunk], vecs: np.ndarray):
+        # Looked up again inside the write transaction: while we embedded, another process or thread may have
+        # added this file (replace it, don't add it twice) or some of these paragraphs (share them, the hash is unique).
+        old = self.find_document(doc.source)
         removed = []
         if old:
             removed = self._release_chunks(conn, old.id, keep_hashes={ch.content_hash for ch in chunks})
             conn.execute("DELETE FROM documents WHERE id=?", (old.id,))
+        taken = {i for i, ch in enumerate(chunks)
+                 if conn.execute("SELECT 1 FROM chunks WHERE hash=?", (ch.content_hash,)).fetchone()}
+        if taken:
+            doc_meta = dict(doc_meta, shared_chunks=doc_meta["shared_chunks"] + [chunks[i].content_hash for i in taken])
+            vecs = np.asarray(vecs)[[i for i in range(len(chunks)) if i not in taken]]
+            chunks = [ch for i, ch in enumerate(chunks) if i not in taken]
         cur = conn.execute(
             "INSERT INTO documents(title, source, doc_type, file_hash, meta, added_at) VALUES (?,?,?,?,?,?)",
             (doc.title, doc.source, doc.doc_type, doc_meta["content_hash"], json.dumps(doc_meta, ensure_ascii=False),
@@ -333,7 +392,7 @@ class KnowledgeBase:
                 (doc_id, seq, ch.text, ch.index_text, " ".join(keyword_terms(ch.index_text)), ch.location,
                  json.dumps(ch.meta, ensure_ascii=False), ch.content_hash, np.asarray(vec, np.float32).tobytes()))
             ids.append(cur.lastrowid)
-        return doc_id, removed, (np.asarray(ids, dtype=np.int64), vecs)
+        return (doc_id, old, len(chunks)), removed, (np.asarray(ids, dtype=np.int64), vecs)
 
     def remove_document(self, doc_id: int) -> bool:
         with self._lock:
@@ -376,6 +435,8 @@ class KnowledgeBase:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if self.generation != self._gen:  # another process committed: build on its index, not our stale copy
+                self._faiss = self._load_faiss()
             result, removed, added = mutate(conn)
             self._faiss.remove(removed)
             if added is not None:
@@ -388,7 +449,8 @@ class KnowledgeBase:
             conn.execute("ROLLBACK")
             self._faiss = self._load_faiss()  # in-memory index may be half-changed
             raise
-        self._remove_stale_files(keep=self._faiss_file(gen))
+        self._gen = gen
+        self._remove_stale_files(gen)
         self._bm25 = None  # rebuilt from stored tokens on next search
         return result
 
@@ -486,17 +548,20 @@ class KnowledgeBase:
     def doc_freq(self, tokens: list[str]) -> tuple[dict[str, int], int]:
         """How many chunks contain each token, and the number of chunks (for IDF weights)."""
         with self._lock:
+            self._refresh()
             self._ensure_bm25()
             return {t: self._doc_freq.get(t, 0) for t in tokens}, len(self._bm25)
 
     def bm25_search(self, query_tokens: list[str], k: int, doc_types: list[str] | None = None) -> list[tuple[int, float]]:
         with self._lock:
+            self._refresh()
             bm25 = self._ensure_bm25()
             mask = np.isin(self._types_arr, doc_types) if doc_types else None
             return bm25.search(query_tokens, k, allowed_mask=mask)
 
     def dense_search(self, qvec: np.ndarray, k: int, doc_types: list[str] | None = None) -> list[tuple[int, float]]:
         with self._lock:
+            self._refresh()
             allowed = None
             if doc_types:
                 self._ensure_bm25()
@@ -504,4 +569,6 @@ class KnowledgeBase:
             return self._faiss.search(qvec, k, allowed_ids=allowed)
 
     def __len__(self) -> int:
-        return len(self._faiss)
+        with self._lock:
+            self._refresh()
+            return len(self._faiss)

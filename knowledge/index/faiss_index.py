@@ -9,6 +9,7 @@ Persisted only with FAISS's own writer (never pickle).
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import faiss
@@ -36,6 +37,10 @@ class FaissIndex:
         if len(ids):
             self.index.remove_ids(faiss.IDSelectorBatch(ids))
 
+    def ids(self) -> np.ndarray:
+        """The ids in the index, sorted."""
+        return np.sort(faiss.vector_to_array(self.index.id_map).astype(np.int64))
+
     def search(self, qvec: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
         if len(self) == 0 or k <= 0:
             return []
@@ -49,8 +54,12 @@ class FaissIndex:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
 
     def save(self, path: Path) -> None:
-        """Write to a temp file, fsync, then rename: readers never see half a file."""
-        tmp = path.with_suffix(path.suffix + ".tmp")
+        """Write to a temp file, fsync, then rename: readers never see half a file.
+
+        The temp name is per process and thread: two processes rebuilding the same
+        missing file must not write into (or rename away) each other's temp file.
+        """
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         faiss.write_index(self.index, str(tmp))
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
