@@ -145,7 +145,9 @@ class KnowledgeBase:
         if not db_file.exists():
             if not create:
                 raise UserError(f"知识库不存在：{self.path}")
-            if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            # (kb.sqlite* alone: another process is creating this same KB right now)
+            if self.path.exists() and (not self.path.is_dir()
+                                       or any(not p.name.startswith("kb.sqlite") for p in self.path.iterdir())):
                 raise UserError(f"{self.path} 不是知识库，而是已有内容的{'文件夹' if self.path.is_dir() else '文件'}。"
                                 "为免弄乱或删掉里面的文件，请给知识库指定一个新的或空的文件夹。")
         try:
@@ -173,7 +175,7 @@ class KnowledgeBase:
         meta = self.meta()
         if not meta:
             with self._conn:
-                self._conn.execute("BEGIN")
+                self._conn.execute("BEGIN IMMEDIATE")  # two processes creating the same new KB: one writes
                 for key, value in {
                     "schema_version": str(SCHEMA_VERSION),
                     "embedder": self.embedder.name,
@@ -183,8 +185,8 @@ class KnowledgeBase:
                     "description": description,
                     "created_at": time.strftime("%Y-%m-%d %H:%M:%S"),
                 }.items():
-                    self._conn.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
-            return
+                    self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value))
+            meta = self.meta()  # the other process's settings if it was first
         if meta.get("embedder") != self.embedder.name or int(meta.get("dim", 0)) != self.embedder.dim:
             raise EmbedderMismatch(
                 f"知识库「{self.name}」是用向量模型 {meta.get('embedder')}（{meta.get('dim')} 维）建立的，"

@@ -225,3 +225,26 @@ def test_kb_removed_and_recreated_by_another_process(embedder, shegong_home, tmp
     fresh = Library(root=library.root, embedder=embedder)
     assert sorted(d.title for d in fresh.get("案例库").documents()) == ["抛物手册", "走访手册"]
     assert faiss_matches_sqlite(library.root / "案例库", embedder)
+
+
+def test_two_openers_create_the_same_new_kb_at_once(tmp_path, embedder):
+    """Two processes (here: two connections) creating one new KB: both open it, one set of settings."""
+    for i in range(60):  # a race: many rounds so that the old code fails on almost every run
+        path = tmp_path / f"kb{i}"
+        barrier, errors = threading.Barrier(2), []
+
+        def open_it():
+            barrier.wait()
+            try:
+                KnowledgeBase(path, embedder).close()
+            except Exception as e:  # noqa: BLE001 - any failure is the bug
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=open_it) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        with sqlite3.connect(path / "kb.sqlite") as conn:
+            assert conn.execute("SELECT COUNT(*) FROM meta WHERE key='embedder'").fetchone()[0] == 1
