@@ -326,7 +326,9 @@ def build_app(svc: Service) -> gr.Blocks:
         to_answer = dict(fn=None, js=ui.SCROLL_TO_ANSWER_JS, queue=False, **private)
         # The API endpoint "ask" is the plain streaming handler; the UI chains around it.
         api_ask = gr.Button(visible=False)
-        api_ask.click(ask, ask_inputs, ask_outputs, api_name="ask", concurrency_id="llm")
+        # The API's mode is a free value checked by the service (in Chinese); a Radio would answer in English.
+        api_mode = gr.Dropdown(MODES, value="policy", visible=False, allow_custom_value=True, label="提问方式")
+        api_ask.click(ask, [question, api_mode, conv_id], ask_outputs, api_name="ask", concurrency_id="llm")
         # Progress (and a refusal's error mark) on the chat only, not on the question box the user types in.
         answer_event = dict(fn=ask, inputs=ask_inputs, outputs=ask_outputs, concurrency_id="llm",
                             show_progress_on=chatbot, **private)

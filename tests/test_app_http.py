@@ -176,4 +176,7 @@ def test_values_the_form_does_not_offer_are_refused_in_chinese(supervisor, serve
     with pytest.raises(Exception) as err:
         client(server, "admin").predict("xiaowang", "超级管理员", "pass-123456", api_name="/add_user")
     assert "未知的角色：超级管理员" in str(err.value)
+    with pytest.raises(Exception) as err:
+        ask(client(server, "shegong"), "老人走失了怎么办？", mode="advice")
+    assert "未知的提问方式：advice" in str(err.value)
     assert documents(supervisor) == before
