@@ -466,4 +466,3 @@ def get_service() -> Service:
         if _service is None:
             _service = Service()
         return _service
-

@@ -437,8 +437,7 @@ class KnowledgeBase:
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if self.generation != self._gen:  # another process committed: build on its index, not our stale copy
-                self._faiss = self._load_faiss()
+            self._refresh()  # another process committed: build on its index, not our stale copy
             result, removed, added = mutate(conn)
             self._faiss.remove(removed)
             if added is not None:

@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from ingest.types import check_doc_type
 from knowledge.library import KB_FOR_TYPE, SUPPORTED_SUFFIXES
 from shegong.errors import UserError
 from shegong.logs import setup_logging
@@ -42,12 +43,6 @@ def _open_kb(kb: str, *, create: bool = True):
     if _is_path(kb):
         return lib.open_dir(kb, create=create)
     return lib.get(kb, create=create)
-
-
-def _check_doc_types(types: list[str]) -> None:
-    unknown = [t for t in types if t not in KB_FOR_TYPE]
-    if unknown:
-        _fail(f"未知的资料类型：{'、'.join(unknown)}（可选 handbook、policy、law、case）")
 
 
 def _is_path(kb: str) -> bool:
@@ -112,7 +107,7 @@ def ingest(
         else:
             typer.echo(f"✗ 找不到文件：{p}", err=True)
             missing += 1
-    _check_doc_types([doc_type] if doc_type else [])
+    check_doc_type(doc_type)
     failed = missing
     for f in files:
         guessed = doc_type or ("case" if f.suffix.lower() in (".xlsx", ".csv") else None)
@@ -154,7 +149,8 @@ def search(
         _fail("请给出问题，或用 --batch 指定问题文件")
     if not any(re.search(r"\w", q) for q in questions):
         _fail("问题里没有文字，请用文字描述要查的事情")
-    _check_doc_types(doc_type or [])
+    for t in doc_type or []:
+        check_doc_type(t)
     kbs = _kb_objects(kb)
     retriever = HybridRetriever(get_library(), reranker=_reranker(), expander=_hyde_expander(hyde))
     for q in questions:
