@@ -91,6 +91,58 @@ def test_pdf_chinese_text_with_pages_and_headings(tmp_path):
     assert second.location.startswith("第2页 · 七、独居老人走访 › （二）处置步骤")
 
 
+HEADER = "和平街道社区工作指导手册（试行）"
+# What Word or WPS exports: a running header and a page number on every page, a table of
+# contents, and sentences that run over a page break.
+OFFICE_PAGES = [
+    [HEADER, "目  录", "一、证件遗失……………………………………2", "二、独居老人走访…………………………3", "三、邻里纠纷调解…………………………4", "— 1 —"],
+    [
+        HEADER,
+        "一、证件遗失",
+        "居民身份证遗失的，本人应当到户籍所在地或者居住地的派出所申请补领，",
+        "社区可以告诉居民补领需要带的材料和办理的时间，还可以协助行动不便的",
+        "— 2 —",
+    ],
+    [
+        HEADER,
+        "老人联系派出所上门服务，但不得代为出具身份证明。",
+        "二、独居老人走访",
+        "网格员每周至少上门走访一次独居老人，遇到高温或寒潮天气应当增加电话问候。",
+        "— 3 —",
+    ],
+    [HEADER, "三、邻里纠纷调解", "先分别倾听双方诉求，必要时请人民调解委员会介入。", "第 4 页，共 4 页"],
+]
+
+
+def test_pdf_running_headers_page_numbers_and_contents_are_left_out(tmp_path):
+    doc = load_file(make_pdf(tmp_path / "指导手册.pdf", OFFICE_PAGES))
+    chunks = chunk_document(doc)
+    everything = "\n".join(c.text + c.location for c in chunks)
+    for furniture in (HEADER, "— 2 —", "—", "……", "目", "共 4 页"):
+        assert furniture not in everything
+    assert [c.location for c in chunks] == ["第2页 · 一、证件遗失", "第3页 · 二、独居老人走访", "第4页 · 三、邻里纠纷调解"]
+    # the sentence over the page break is one paragraph, on the page where it starts
+    assert "还可以协助行动不便的老人联系派出所上门服务，但不得代为出具身份证明。" in chunks[0].text
+    assert doc.meta["removed"] == {"running": [HEADER], "page_numbers": 4, "toc_lines": 4}
+
+
+def test_pdf_lines_that_only_look_like_furniture_are_kept(tmp_path):
+    pages = [
+        ["一、紧急电话", "遇到火情拨打", "119", "遇到急病拨打", "120"],  # numbers in the text, two pages only
+        ["二、走访记录", "每次走访后当天填写记录。", "2024"],
+    ]
+    text = "\n".join(c.text for c in chunk_document(load_file(make_pdf(tmp_path / "电话.pdf", pages))))
+    assert "119" in text and "120" in text and "2024" in text
+    # and in a longer document a line that repeats in the middle of pages is content, not furniture
+    pages = [[f"{n}、第{n}项", "注意事项：", f"第{n}项工作的做法写在这里。", "注意事项："] for n in "一二三四"]
+    text = "\n".join(c.text for c in chunk_document(load_file(make_pdf(tmp_path / "事项.pdf", pages))))
+    assert text.count("注意事项") == 8
+    # one case a page: the field labels under each case's own title stay
+    pages = [[f"案例{n}：{n}号楼的事", "【场景】", f"{n}号楼的居民反映了问题。", "【做法】", "网格员上门了解情况。"] for n in "一二三四"]
+    text = "\n".join(c.text for c in chunk_document(load_file(make_pdf(tmp_path / "案例.pdf", pages))))
+    assert text.count("【场景】") == 4 and text.count("【做法】") == 4
+
+
 def test_pdf_encrypted_is_refused(tmp_path):
     from pypdf import PdfWriter
 
@@ -424,6 +476,29 @@ def test_docx_heading_styles_tables_and_numbered_lines(tmp_path):
     assert chunks[0].location == "家庭暴力处置 › 接到求助" and "保护令" in chunks[0].text
     assert chunks[0].meta["path"] == ["家庭暴力处置", "接到求助"]
     assert chunks[1].location == "家庭暴力处置 › （一）后续跟进" and "12338" in chunks[1].text
+
+
+def test_docx_table_of_contents_is_left_out(tmp_path):
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+
+    document = docx.Document()
+    toc = document.styles.add_style("toc 1", WD_STYLE_TYPE.PARAGRAPH)  # what Word names a contents line
+    document.add_paragraph("一、证件遗失\t2", style=toc)
+    document.add_paragraph("二、独居老人走访\t3", style=toc)
+    document.add_paragraph("三、邻里纠纷…………………………4")  # typed by hand, Normal style
+    document.add_paragraph("一、证件遗失")
+    document.add_paragraph("居民身份证遗失的，到派出所申请补领。")
+    document.add_paragraph("二、独居老人走访")
+    document.add_paragraph("每周至少上门走访一次。")
+    path = tmp_path / "手册.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [(c.location, c.text) for c in chunks] == [
+        ("一、证件遗失", "居民身份证遗失的，到派出所申请补领。"),
+        ("二、独居老人走访", "每周至少上门走访一次。"),
+    ]
 
 
 def test_corrupt_docx_is_bad_document(tmp_path):

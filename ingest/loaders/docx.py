@@ -6,11 +6,14 @@ import re
 from pathlib import Path
 
 from shegong.errors import BadDocument
+from ingest.loaders.furniture import TOC_LINE
 from ingest.loaders.structure import build_blocks
 from ingest.types import Block, LoadedDocument
 
 # "Heading 2" in English Word, "标题 2" in some Chinese Word/WPS versions
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*(\d)$", re.IGNORECASE)
+# the lines of a table of contents ("toc 1" in Word, "目录 1" in Chinese Word/WPS)
+_TOC_STYLE = re.compile(r"^(?:toc|目录)\s*\d$", re.IGNORECASE)
 
 
 def load_docx(path: Path) -> LoadedDocument:
@@ -32,6 +35,8 @@ def load_docx(path: Path) -> LoadedDocument:
         if not text:
             continue
         style = _style_name(part)
+        if _TOC_STYLE.match(style) or TOC_LINE.match(text):
+            continue
         match = _HEADING_STYLE.match(style)
         if style.lower() in ("title", "标题") and not title:
             title = text

@@ -7,7 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from shegong.errors import BadDocument
-from ingest.loaders.structure import build_blocks, join_wrapped_lines
+from ingest.loaders.furniture import strip_page_furniture
+from ingest.loaders.structure import build_blocks, join_wrapped_pages
 from ingest.types import LoadedDocument
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,10 @@ def load_pdf(path: Path) -> LoadedDocument:
             why = "本机的 OCR 文字识别组件不可用" if no_engine else "可能是空白页，或是无法识别的扫描图片"
             warnings.append(f"第{_numbers(unread)}页没有读出文字（{why}），这些页的内容可能没有导入，请核对原文件")
 
-    paragraphs = [(para, number) for number, text in enumerate(pages, start=1) for para in join_wrapped_lines(text.split("\n"))]
+    pages, removed = strip_page_furniture(pages)
+    if removed:
+        meta["removed"] = removed  # running headers, page numbers, table of contents
+    paragraphs = join_wrapped_pages([text.split("\n") for text in pages])
     return LoadedDocument(
         title="", source=str(path), doc_type="handbook", blocks=build_blocks(paragraphs), meta=meta, warnings=warnings
     )

@@ -60,28 +60,36 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
     clearly shorter than a full line (the last line of a paragraph). The full line
     width is the 90th percentile of line lengths, so a few long lines do not skew it.
     """
-    lines = [line.strip() for line in lines]
-    lengths = sorted(len(line) for line in lines if line)
+    return [paragraph for paragraph, _ in join_wrapped_pages([lines])]
+
+
+def join_wrapped_pages(pages: list[list[str]]) -> list[tuple[str, int]]:
+    """``join_wrapped_lines`` over a whole document: a sentence that runs over a page break
+    becomes one paragraph. Returns (paragraph, number of the page it starts on, from 1)."""
+    lines = [(line.strip(), number) for number, page in enumerate(pages, start=1) for line in page]
+    lengths = sorted(len(line) for line, _ in lines if line)
     width = lengths[int(0.9 * (len(lengths) - 1))] if lengths else 0
-    paragraphs: list[str] = []
-    current = ""
-    for line in lines:
+    paragraphs: list[tuple[str, int]] = []
+    current, start = "", 0
+    for line, page in lines:
         if not line:
             if current:
-                paragraphs.append(current)
+                paragraphs.append((current, start))
             current = ""
             continue
         if heading_level(line) is not None or ARTICLE_START.match(line):
             if current:
-                paragraphs.append(current)
+                paragraphs.append((current, start))
             current = ""
+        if not current:
+            start = page
         if current and current[-1].isascii() and current[-1].isalnum() and line[0].isascii() and line[0].isalnum():
             current += " " + line  # wrapped English words or numbers
         else:
             current += line
         if heading_level(line) is not None or line[-1] in "。！？；：!?:;" or len(line) < 0.6 * width:
-            paragraphs.append(current)
+            paragraphs.append((current, start))
             current = ""
     if current:
-        paragraphs.append(current)
+        paragraphs.append((current, start))
     return paragraphs
