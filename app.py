@@ -503,8 +503,13 @@ def build_app(svc: Service) -> gr.Blocks:
             results = svc.import_laws(me(request), names, progress=lambda frac, msg: progress(frac, desc=msg))
             return ui.ingest_summary(results)
 
-        law_btn.click(import_laws, [law_pick, law_more], law_result, api_name="import_laws",
-                      concurrency_id="ingest", concurrency_limit=1).success(**refresh)
+        law_event = dict(fn=import_laws, outputs=law_result, concurrency_id="ingest", concurrency_limit=1)
+        law_btn.click(inputs=[law_pick, law_more], api_name="import_laws_form", api_visibility="private", **law_event).success(**refresh)
+        # The API takes any law name and the importer says in Chinese which it cannot find; the
+        # CheckboxGroup would refuse a name it does not list in English.
+        api_laws = gr.Dropdown(DEFAULT_LAWS, value=[], multiselect=True, allow_custom_value=True, visible=False,
+                               label="法律名称")
+        gr.Button(visible=False).click(inputs=[api_laws, law_more], api_name="import_laws", **law_event).success(**refresh)
 
         # ---------------- 账号
         @guarded

@@ -180,3 +180,5 @@ def test_values_the_form_does_not_offer_are_refused_in_chinese(supervisor, serve
         ask(client(server, "shegong"), "老人走失了怎么办？", mode="advice")
     assert "未知的提问方式：advice" in str(err.value)
     assert documents(supervisor) == before
+    report = supervisor.predict(["中华人民共和国社区法"], "", api_name="/import_laws")
+    assert "失败 1 个" in report and "中华人民共和国社区法" in report
