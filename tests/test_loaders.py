@@ -501,6 +501,29 @@ def test_docx_table_of_contents_is_left_out(tmp_path):
     ]
 
 
+def ole_file(*stream_names: str) -> bytes:
+    """The start of an OLE compound file (the container of .doc/.xls and of password-protected
+    .docx/.xlsx) with its directory's stream names, as Office writes them in UTF-16."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    directory = b"".join(name.encode("utf-16-le").ljust(64, b"\0") + bytes(64) for name in ("Root Entry", *stream_names))
+    return header + directory + bytes(2048)
+
+
+@pytest.mark.parametrize("ext, app", [(".docx", "Word"), (".xlsx", "Excel")])
+def test_password_protected_office_file_says_so(tmp_path, ext, app):
+    path = tmp_path / f"加密{ext}"
+    path.write_bytes(ole_file("\x06DataSpaces", "EncryptionInfo", "EncryptedPackage"))
+    with pytest.raises(BadDocument, match=f"设置了打开密码.*{app}"):
+        load_file(path)
+
+
+def test_old_word_file_renamed_to_docx_says_so(tmp_path):
+    path = tmp_path / "通知.docx"
+    path.write_bytes(ole_file("WordDocument", "1Table"))
+    with pytest.raises(BadDocument, match=r"旧版 \.doc 文件.*另存为 \.docx"):
+        load_file(path)
+
+
 def test_corrupt_docx_is_bad_document(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip" * 10)

@@ -47,6 +47,7 @@ def load_file(path: str | Path, doc_type: str | None = None, title: str | None =
     if size > limit_mb * 1024 * 1024:
         raise BadDocument(f"文件太大：{path.name} 有 {size / 1024 / 1024:.1f} MB，超过了 {limit_mb} MB 的上限。请拆分成几个小文件再上传")
 
+    _check_office_container(path, ext)
     doc = LOADERS[ext](path)
     if not any(block.text.strip() for block in doc.blocks):
         raise BadDocument(f"没有从 {path.name} 中读出任何文字")
@@ -55,6 +56,25 @@ def load_file(path: str | Path, doc_type: str | None = None, title: str | None =
     if _is_sample(path):
         doc.meta["sample"] = True
     return doc
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of old Office files and of password-protected new ones
+_OFFICE_NAMES = {".docx": ("Word", ".doc", ".docx"), ".xlsx": ("Excel", ".xls", ".xlsx")}
+
+
+def _check_office_container(path: Path, ext: str) -> None:
+    """A .docx/.xlsx is a zip file. One in the old binary container is either protected by a
+    password (Office keeps the encrypted zip in a stream named EncryptedPackage) or an old
+    .doc/.xls renamed; each gets its own advice instead of "damaged"."""
+    if ext not in _OFFICE_NAMES:
+        return
+    with path.open("rb") as f:
+        if f.read(len(_OLE_MAGIC)) != _OLE_MAGIC:
+            return
+    app, old, new = _OFFICE_NAMES[ext]
+    if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
+        raise BadDocument(f"{path.name} 设置了打开密码，无法读取。请在 {app} 或 WPS 中取消密码后另存，再上传")
+    raise BadDocument(f"{path.name} 实际是旧版 {old} 文件（只是扩展名为 {new}）。请用 {app} 或 WPS 打开后另存为 {new} 再上传")
 
 
 def guess_doc_type(path: Path) -> str:
