@@ -16,8 +16,9 @@ from ingest.types import Block, Chunk, LoadedDocument
 
 SEP = " › "
 MERGE_MAX_LEVEL = 2  # subsections below a level-2 heading may share one chunk
-# Bump when chunking changes: the store re-indexes documents chunked by an older version.
-CHUNKER_VERSION = 3
+# Bump when chunking (or what a loader reads) changes: the store re-indexes documents chunked by an
+# older version; an unchanged file is otherwise "unchanged" (its hash is of the file bytes).
+CHUNKER_VERSION = 4
 MIN_SECTION_CHARS = 25  # only fragments merge; a short 清单 item is still a whole item
 
 

@@ -525,6 +525,60 @@ def test_docx_nested_table_text_is_kept(tmp_path):
     assert texts == ["事项 | 联系方式", "紧急求助 | （派出所 | 110；妇联 | 12338）"]
 
 
+W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def test_docx_text_boxes_content_controls_tracked_insertions_and_fields_are_kept(tmp_path):
+    """python-docx's paragraph.text reads only plain runs and hyperlinks: before, a text box, a
+    content control (templates put 发文字号 and titles in them), text inserted with track changes
+    on and a field's shown text were all dropped without a word."""
+    import docx
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    document.add_paragraph("X民发〔2024〕12号")
+    anchor = document.add_paragraph("遇到紧急情况请先拨打热线。")
+    # a text box as Word 2010+ saves it: the shape, and a VML copy of it for old readers
+    box = '<w:txbxContent><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:txbxContent>'
+    anchor._p.append(parse_xml(
+        f'<w:r {W_NS} xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+        'xmlns:v="urn:schemas-microsoft-com:vml"><mc:AlternateContent>'
+        f'<mc:Choice Requires="wps"><w:drawing><wps:txbx>{box.format("24小时救助热线：12345。")}</wps:txbx></w:drawing></mc:Choice>'
+        f'<mc:Fallback><w:pict><v:shape><v:textbox>{box.format("24小时救助热线：12345。")}</v:textbox></v:shape></w:pict></mc:Fallback>'
+        '</mc:AlternateContent></w:r>'))
+    document.element.body.insert(0, parse_xml(  # a content control around a whole paragraph
+        f'<w:sdt {W_NS}><w:sdtPr/><w:sdtContent><w:p><w:r><w:t>某区民政局关于做好低保动态管理工作的通知</w:t></w:r></w:p>'
+        '</w:sdtContent></w:sdt>'))
+    tracked = document.add_paragraph("低保家庭每季度核查一次")
+    tracked._p.append(parse_xml(
+        f'<w:ins {W_NS} w:id="1" w:author="督导" w:date="2024-03-01T00:00:00Z"><w:r><w:t>，结果记入台账。</w:t></w:r></w:ins>'))
+    tracked._p.append(parse_xml(
+        f'<w:del {W_NS} w:id="2" w:author="督导" w:date="2024-03-01T00:00:00Z"><w:r><w:delText>已删去的旧规定。</w:delText></w:r></w:del>'))
+    field = document.add_paragraph("详见")
+    field._p.append(parse_xml(f'<w:fldSimple {W_NS} w:instr=" REF _Ref1 \\h "><w:r><w:t>附件2</w:t></w:r></w:fldSimple>'))
+    cell = document.add_table(rows=1, cols=1).cell(0, 0)
+    cell._tc.append(parse_xml(f'<w:sdt {W_NS}><w:sdtContent><w:p><w:r><w:t>表格里的内容控件</w:t></w:r></w:p></w:sdtContent></w:sdt>'))
+    toc_heading = document.styles["TOC Heading"].style_id  # Word's contents list is a content control too
+    document.element.body.insert(1, parse_xml(
+        f'<w:sdt {W_NS}><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/></w:docPartObj></w:sdtPr>'
+        f'<w:sdtContent><w:p><w:pPr><w:pStyle w:val="{toc_heading}"/></w:pPr><w:r><w:t>目录</w:t></w:r></w:p>'
+        '<w:p><w:r><w:t>一、总体要求</w:t></w:r><w:r><w:tab/></w:r><w:r><w:t>2</w:t></w:r></w:p></w:sdtContent></w:sdt>'))
+    path = tmp_path / "通知.docx"
+    document.save(str(path))
+
+    texts = [b.text for b in load_file(path).blocks]
+    assert texts == [
+        "某区民政局关于做好低保动态管理工作的通知",
+        "X民发〔2024〕12号",
+        "遇到紧急情况请先拨打热线。",
+        "24小时救助热线：12345。",  # the text box once, after the paragraph it is anchored to
+        "低保家庭每季度核查一次，结果记入台账。",  # the deleted words are not shown in Word either
+        "详见附件2",
+        "表格里的内容控件",
+    ]
+
+
 # --- tables ---
 
 

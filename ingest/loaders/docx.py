@@ -27,11 +27,11 @@ def load_docx(path: Path) -> LoadedDocument:
 
     title = ""
     items: list[tuple[str, None] | Block] = []
-    for part in document.iter_inner_content():
+    for part in _inner_content(document.element.body, document):
         if isinstance(part, Table):
             items.extend((row, None) for row in _table_rows(part))
             continue
-        text = part.text.strip()
+        text = _paragraph_text(part._p).strip()
         if not text:
             continue
         style = _style_name(part)
@@ -77,11 +77,72 @@ def _cell_text(cell) -> str:
     from docx.table import Table
 
     parts: list[str] = []
-    for part in cell.iter_inner_content():
+    for part in _inner_content(cell._tc, cell):
         if isinstance(part, Table):
             rows = _table_rows(part)
             nested = "；".join(rows)
             parts.append(f"（{nested}）" if len(rows) > 1 or " | " in nested else nested)
         else:
-            parts.append(part.text)
+            parts.append(_paragraph_text(part._p))
     return " ".join(parts)
+
+
+# python-docx reads a paragraph's plain runs and hyperlinks only. What Word shows besides them
+# (content controls, text boxes, tracked insertions, fields) is read from the XML here, so
+# none of it is lost without a word.
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"  # old copy of a text box
+_HIDDEN = {_W + "pPr", _W + "rPr", _W + "del", _W + "moveFrom", _W + "instrText", _W + "txbxContent", _FALLBACK}
+_SPECIAL = {_W + "tab": "\t", _W + "cr": "\n", _W + "noBreakHyphen": "-"}
+
+
+def _inner_content(container, parent):
+    """Paragraphs and tables of a body, cell or text box in reading order, looking inside
+    content controls; the paragraphs of a text box follow the paragraph it is anchored to."""
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    for child in container:
+        if child.tag == _W + "p":
+            yield Paragraph(child, parent)
+            for box in _text_boxes(child):
+                yield from _inner_content(box, parent)
+        elif child.tag == _W + "tbl":
+            yield Table(child, parent)
+        elif child.tag in (_W + "sdtContent", _W + "customXml") or (child.tag == _W + "sdt" and not _is_toc(child)):
+            yield from _inner_content(child, parent)
+
+
+def _is_toc(sdt) -> bool:
+    """Word's table of contents: a content control of the "Table of Contents" gallery."""
+    properties = sdt.find(_W + "sdtPr")
+    galleries = properties.iter(_W + "docPartGallery") if properties is not None else ()
+    return any(g.get(_W + "val") == "Table of Contents" for g in galleries)
+
+
+def _text_boxes(element) -> list:
+    boxes = []
+    for child in element:
+        if child.tag == _W + "txbxContent":
+            boxes.append(child)
+        elif child.tag != _FALLBACK:
+            boxes.extend(_text_boxes(child))
+    return boxes
+
+
+def _paragraph_text(element) -> str:
+    """The text Word shows for a paragraph: runs wherever they are nested, without deleted
+    text, field codes and text boxes (those are paragraphs of their own)."""
+    parts = []
+    for child in element:
+        if child.tag in _HIDDEN:
+            continue
+        if child.tag == _W + "t":
+            parts.append(child.text or "")
+        elif child.tag == _W + "br":
+            parts.append("\n" if child.get(_W + "type", "textWrapping") == "textWrapping" else "")
+        elif child.tag in _SPECIAL:
+            parts.append(_SPECIAL[child.tag])
+        else:
+            parts.append(_paragraph_text(child))
+    return "".join(parts)
