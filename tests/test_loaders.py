@@ -355,6 +355,54 @@ def test_policy_txt_with_articles(tmp_path):
     assert locations[2] == "第二章 服务内容 › 第三条"
 
 
+NOTICE = """X民发〔2024〕12号
+各街道办事处：
+为进一步规范城乡最低生活保障管理，根据《社会救助暂行办法》和省、市有关规定，结合我区实际，现就做好低保动态管理工作通知如下。
+一、总体要求
+坚持应保尽保、应退尽退，做到公平公正、动态管理，确保困难群众基本生活得到保障，不让一户困难家庭在政策之外。
+二、工作要求
+各街道要高度重视，明确专人负责，按季度开展入户核查，核查结果及时录入系统并在社区公示栏公示。
+附件：1．低保家庭入户核查表
+2．低保动态调整情况汇总表
+某区民政局
+2024年3月15日
+附件1
+低保家庭入户核查表
+户主姓名、家庭人口、月收入、核查人签字。
+附件2
+低保动态调整情况汇总表
+街道名称、新增户数、停保户数。
+"""
+
+
+def test_notice_attachments_are_sections_of_their_own(tmp_path):
+    """Before, the second line of the 附件 list ("2．…汇总表") became a heading, and the 落款 and
+    both attachments were cited as "二、工作要求 › 2．低保动态调整情况汇总表"."""
+    path = tmp_path / "低保动态管理通知.txt"
+    path.write_text(NOTICE, encoding="utf-8")
+    chunks = chunk_document(load_file(path))
+    assert [(c.location, c.text) for c in chunks[-3:]] == [
+        ("二、工作要求", "各街道要高度重视，明确专人负责，按季度开展入户核查，核查结果及时录入系统并在社区公示栏公示。\n附件：1．低保家庭入户核查表\n2．低保动态调整情况汇总表\n某区民政局\n2024年3月15日"),
+        ("附件1 低保家庭入户核查表", "户主姓名、家庭人口、月收入、核查人签字。"),
+        ("附件2 低保动态调整情况汇总表", "街道名称、新增户数、停保户数。"),
+    ]
+
+
+def test_attachment_after_the_last_article_is_not_part_of_it(tmp_path):
+    """Before, an 办法's attachment (a form with its own 一、二、) was glued to its last article."""
+    pages = [
+        ["某区临时救助实施办法", "第一章　总则", "第一条　为了做好临时救助工作，制定本办法。", "第二条　本办法适用于本区。",
+         "第三条　临时救助由街道办事处受理。"],
+        ["第四条　本办法自2024年5月1日起施行。", "附件", "临时救助申请表", "一、申请人基本情况", "姓名、性别、家庭住址。"],
+    ]
+    chunks = chunk_document(load_file(make_pdf(tmp_path / "临时救助实施办法.pdf", pages)))
+    last_article = next(c for c in chunks if c.meta.get("article") == "第四条")
+    assert last_article.text == "第四条 本办法自2024年5月1日起施行。"
+    form = chunks[-1]
+    assert form.location == "第2页 · 附件 临时救助申请表" and not form.meta.get("article")
+    assert form.text == "一、申请人基本情况\n姓名、性别、家庭住址。"
+
+
 def test_traditional_text_simplified_only_in_index(tmp_path):
     sentence = "社區居民委員會應當協助辦理。"
     path = tmp_path / "繁體.txt"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ingest.textutil import ARTICLE_START, heading_level, is_structural_heading
+from ingest.textutil import ARTICLE_START, ATTACHMENT, MAX_HEADING_CHARS, SENTENCE_END, heading_level, is_structural_heading
 from ingest.types import Block
 
 # A document is treated as a statute (办法、条例、规定...) once it has this many "第X条" paragraphs;
@@ -29,18 +29,30 @@ def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[B
 
     blocks: list[Block] = []
     article: Block | None = None
+    label: Block | None = None  # a heading that is only a label ("附件1"): its title may follow on the next line
+    attachment_list = False  # inside "附件：1．…" in the body of a notice: "2．…" is its next line, not a heading
     for item in items:
         if isinstance(item, Block):
-            article = None
+            article = label = None
             blocks.append(item)
             continue
         text, page = item
         level = heading_level(text)
         if statute and not is_structural_heading(level, text):
             level = None  # inside a statute, （一）/1. are list items of an article
+        if label is not None and level is None and not ARTICLE_START.match(text) and _is_title(text):
+            label.text, label = f"{label.text} {text}", None
+            continue
+        label = None
+        if attachment_list and level == 3 and text[0].isdigit():
+            blocks[-1].text += "\n" + text
+            continue
+        attachment_list = text.startswith(("附件：", "附件:"))
         if level is not None:
             article = None
             blocks.append(Block(kind="heading", text=text, level=level, page=page))
+            if ATTACHMENT.match(text):
+                label = blocks[-1]
             continue
         match = ARTICLE_START.match(text) if statute else None
         if match:
@@ -51,6 +63,11 @@ def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[B
         else:
             blocks.append(Block(kind="paragraph", text=text, page=page))
     return blocks
+
+
+def _is_title(text: str) -> bool:
+    """A short line that reads as a title: no sentence punctuation, not a table row."""
+    return len(text) <= MAX_HEADING_CHARS and not SENTENCE_END.search(text) and " | " not in text
 
 
 def join_wrapped_lines(lines: list[str]) -> list[str]:
