@@ -79,12 +79,12 @@ def split_sentences(text: str) -> list[str]:
 
 # --- headings ---
 
-_NUM = "零〇一二三四五六七八九十百千两"
+NUMERALS = "零〇一二三四五六七八九十百千两"
 _CN = "一二三四五六七八九十"
 _HEADING_PATTERNS: list[tuple[re.Pattern, int]] = [
-    (re.compile(rf"^第[{_NUM}\d]+编"), 1),
-    (re.compile(rf"^第[{_NUM}\d]+章"), 2),
-    (re.compile(rf"^第[{_NUM}\d]+节"), 3),
+    (re.compile(rf"^第[{NUMERALS}\d]+编"), 1),
+    (re.compile(rf"^第[{NUMERALS}\d]+章"), 2),
+    (re.compile(rf"^第[{NUMERALS}\d]+节"), 3),
     (re.compile(rf"^[{_CN}]+、"), 1),
     (re.compile(rf"^[（(][{_CN}]+[）)]"), 2),
     (re.compile(r"^(\d{1,2}[.．、](?!\d)|[（(]\d{1,2}[）)])"), 3),
@@ -92,7 +92,7 @@ _HEADING_PATTERNS: list[tuple[re.Pattern, int]] = [
 # The line that starts an attachment of a 通知 or 办法: "附件", "附件1", "附件二：". Not the list of
 # attachments in the body ("附件：1．…"), which has a colon and no number.
 ATTACHMENT = re.compile(rf"^附\s*件(?:\s*[{_CN}\d]+\s*[：:]?)?$")
-ARTICLE_START = re.compile(rf"^(第[{_NUM}\d]+条(?:之[{_CN}]+)?)(?:[\s\u3000]+|$)")
+ARTICLE_START = re.compile(rf"^(第[{NUMERALS}\d]+条(?:之[{_CN}]+)?)(?:[\s\u3000]+|$)")
 SENTENCE_END = re.compile(r"[。；;…]|[！？!?](?!$)")
 _LIST_ITEM = re.compile(r"[，,、？?！!]|[：:](?!$)")
 MAX_HEADING_CHARS = 40

@@ -549,6 +549,24 @@ def test_docx_table_of_contents_is_left_out(tmp_path):
     ]
 
 
+def test_chapter_number_and_title_on_two_lines_are_one_heading(tmp_path):
+    """A centred "第一章" with "总则" under it: before, the path said only "第一章" and "总则"
+    became a chunk of its own."""
+    import docx
+
+    document = docx.Document()
+    for line in ["某区困难群众临时救助实施办法", "第一章", "总则", "第一条　为了做好临时救助工作，制定本办法。",
+                 "第二条　本办法适用于本区。", "第二章", "救助对象",
+                 "第三条　因火灾等意外事件导致基本生活暂时出现严重困难的家庭，可以申请临时救助。"]:
+        document.add_paragraph(line)
+    path = tmp_path / "临时救助实施办法.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [c.location for c in chunks] == ["正文", "第一章 总则 › 第一条", "第一章 总则 › 第二条", "第二章 救助对象 › 第三条"]
+    assert chunks[3].meta["path"] == ["第二章 救助对象"]
+
+
 def test_corrupt_docx_is_bad_document(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip" * 10)

@@ -5,11 +5,15 @@ Shared by the PDF, Word and plain-text loaders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from ingest.textutil import ARTICLE_START, ATTACHMENT, MAX_HEADING_CHARS, SENTENCE_END, heading_level, is_structural_heading
+from ingest.textutil import (ARTICLE_START, ATTACHMENT, MAX_HEADING_CHARS, NUMERALS, SENTENCE_END, heading_level,
+                             is_structural_heading)
 from ingest.types import Block
 
+# "第一章" alone on its line (a centred heading whose title "总则" is on the next line)
+BARE_PART = re.compile(rf"^第[{NUMERALS}\d]+[编章节]$")
 # A document is treated as a statute (办法、条例、规定...) once it has this many "第X条" paragraphs;
 # a handbook that quotes one article stays a handbook.
 MIN_ARTICLES = 3
@@ -29,7 +33,7 @@ def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[B
 
     blocks: list[Block] = []
     article: Block | None = None
-    label: Block | None = None  # a heading that is only a label ("附件1"): its title may follow on the next line
+    label: Block | None = None  # a heading that is only a label ("附件1", "第一章"): its title may follow on the next line
     attachment_list = False  # inside "附件：1．…" in the body of a notice: "2．…" is its next line, not a heading
     for item in items:
         if isinstance(item, Block):
@@ -51,7 +55,7 @@ def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[B
         if level is not None:
             article = None
             blocks.append(Block(kind="heading", text=text, level=level, page=page))
-            if ATTACHMENT.match(text):
+            if ATTACHMENT.match(text) or BARE_PART.match(text):
                 label = blocks[-1]
             continue
         match = ARTICLE_START.match(text) if statute else None
