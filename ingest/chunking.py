@@ -1,7 +1,7 @@
 """Cut a LoadedDocument into retrievable chunks that follow its structure.
 
 - ``article`` blocks: one chunk per article, never split (a law article is cited whole).
-- ``record`` / ``qa`` blocks: one chunk each.
+- ``record`` / ``qa`` blocks: one chunk each (a question with its answer is located at its heading path).
 - paragraphs: grouped by heading path into chunks of about ``target_chars``, split only
   between sentences, with a short overlap between chunks of the same section.
 """
@@ -62,7 +62,9 @@ def chunk_document(doc: LoadedDocument, max_chars: int = 600, target_chars: int 
             items[-1].lines.extend((line, block.page) for line in block.text.split("\n") if line.strip())
         elif block.kind == "article":
             items.append(_article_chunk(doc, block, [h.text for h in headings]))
-        else:  # record, qa
+        elif block.kind == "qa":
+            items.append(_qa_chunk(doc, block, [h.text for h in headings]))
+        else:  # record
             record_no += 1
             items.append(_record_chunk(doc, block, record_no))
 
@@ -98,6 +100,23 @@ def _article_chunk(doc: LoadedDocument, block: Block, path: list[str]) -> Chunk:
         doc_type=doc.doc_type,
         source=doc.source,
         location=_location(path + [label], block.page),
+        meta=meta,
+    )
+
+
+def _qa_chunk(doc: LoadedDocument, block: Block, path: list[str]) -> Chunk:
+    """A question with its answer, whatever its length: the answer is never cut off from it."""
+    text = block.text.strip()
+    meta: dict = {"path": path, "question": block.label or ""}
+    if block.page is not None:
+        meta["page"] = block.page
+    return Chunk(
+        text=text,
+        index_text=normalize(f"{doc.title} {' '.join(path)} {text}"),
+        title=doc.title,
+        doc_type=doc.doc_type,
+        source=doc.source,
+        location=_location(path, block.page),
         meta=meta,
     )
 

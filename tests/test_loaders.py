@@ -403,6 +403,40 @@ def test_attachment_after_the_last_article_is_not_part_of_it(tmp_path):
     assert form.text == "一、申请人基本情况\n姓名、性别、家庭住址。"
 
 
+QA_PAIRS = [
+    ("问：户籍不在本社区的居民能否申请低保？",
+     ["答：低保原则上向户籍所在地的乡镇人民政府（街道办事处）提出申请；有条件的地方可以按照规定向经常居住地提出申请。"
+      "经常居住地申请的，一般要求持有当地居住证并连续居住满一定年限，具体年限和材料以当地规定为准。"]),
+    ("问：家里有车还能申请低保吗？",
+     ["答：一般情况下，拥有机动车辆的家庭不符合低保条件，但用于残疾人功能性补偿代步的机动车、"
+      "从事营运的低值车辆等情形，各地有不同的例外规定。社工可以先帮居民查清车辆的用途、价值和登记情况，"
+      "再对照本地实施细则判断，不要在接待时就直接答复不能申请。"]),
+    ("问：申请低保需要准备哪些材料？", ["答：通常需要以下材料：", "1．身份证和户口簿", "2．家庭收入和财产情况说明",
+                              "3．授权核查家庭经济状况的声明书。"]),
+    ("问：审批需要多长时间？", ["答：一般在30个工作日内办结，特殊情况可以适当延长，延长时间一般不超过15个工作日。"]),
+]
+
+
+@pytest.mark.parametrize("name", ["低保政策问答.txt", "低保政策问答.md"])
+def test_question_and_answer_is_one_chunk_each(tmp_path, name):
+    """Before, pairs were packed like running text: a chunk ended after a question whose answer
+    began the next chunk, and the numbered lines of an answer ("1．身份证和户口簿") became headings."""
+    bold = name.endswith(".md")
+    heading = "## " if bold else ""
+    lines = ["# 低保政策问答" if bold else "低保政策问答", heading + "一、申请条件"]
+    for i, (question, answer) in enumerate(QA_PAIRS):
+        if i == 3:
+            lines.append(heading + "二、审核审批")
+        lines += [f"**{question}**" if bold else question, *answer]
+    path = tmp_path / name
+    path.write_text(("\n\n" if bold else "\n").join(lines) + "\n", encoding="utf-8")
+
+    chunks = [c for c in chunk_document(load_file(path)) if "问：" in c.text]
+    assert [c.text for c in chunks] == ["\n".join([f"**{q}**" if bold else q, *a]) for q, a in QA_PAIRS]
+    assert [c.location for c in chunks] == ["一、申请条件"] * 3 + ["二、审核审批"]
+    assert chunks[3].meta["path"] == ["二、审核审批"]
+
+
 def test_traditional_text_simplified_only_in_index(tmp_path):
     sentence = "社區居民委員會應當協助辦理。"
     path = tmp_path / "繁體.txt"

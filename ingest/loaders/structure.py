@@ -14,6 +14,10 @@ from ingest.types import Block
 
 # "第一章" alone on its line (a centred heading whose title "总则" is on the next line)
 BARE_PART = re.compile(rf"^第[{NUMERALS}\d]+[编章节]$")
+# 问答: "问：…" asks, "答：…" answers ("**问：…**" in Markdown, "问题1：", "Q:")
+QUESTION = re.compile(r"^[*_]*(?:问|问题|Q)\s*\d*\s*[：:]", re.IGNORECASE)
+ANSWER = re.compile(r"^[*_]*(?:答|回答|A)\s*\d*\s*[：:]", re.IGNORECASE)
+MIN_PAIRS = 2  # one "问：" in a handbook's story is not a question-and-answer document
 # A document is treated as a statute (办法、条例、规定...) once it has this many "第X条" paragraphs;
 # a handbook that quotes one article stays a handbook.
 MIN_ARTICLES = 3
@@ -66,7 +70,41 @@ def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[B
             article.text = f"{article.text}\n{text}" if article.text else text
         else:
             blocks.append(Block(kind="paragraph", text=text, page=page))
-    return blocks
+    return group_qa(blocks)
+
+
+def group_qa(blocks: list[Block]) -> list[Block]:
+    """In a question-and-answer document each question with its answer is one ``qa`` block (one
+    chunk), so an answer is never cut off from its question. The answer runs to the next question
+    or heading; numbered lines in it ("1．身份证和户口簿") are its list, not headings."""
+    lines = [line for block in blocks if block.kind == "paragraph" for line in block.text.split("\n")]
+    if sum(1 for line in lines if QUESTION.match(line)) < MIN_PAIRS or sum(1 for line in lines if ANSWER.match(line)) < MIN_PAIRS:
+        return blocks
+    out: list[Block] = []
+    pair: Block | None = None
+    for block in blocks:
+        if pair is not None and block.kind == "heading" and heading_level(block.text) == 3:
+            pair.text += "\n" + block.text
+            continue
+        if block.kind != "paragraph":
+            pair = None
+            out.append(block)
+            continue
+        text: list[str] = []  # lines of this paragraph outside any question and answer
+        for line in block.text.split("\n"):
+            if QUESTION.match(line):
+                if text:
+                    out.append(Block(kind="paragraph", text="\n".join(text), page=block.page))
+                    text = []
+                pair = Block(kind="qa", text=line, label=line.strip("*_ "), page=block.page)
+                out.append(pair)
+            elif pair is not None:
+                pair.text += "\n" + line
+            else:
+                text.append(line)
+        if text:
+            out.append(Block(kind="paragraph", text="\n".join(text), page=block.page))
+    return out
 
 
 def _is_title(text: str) -> bool:
@@ -98,7 +136,7 @@ def join_wrapped_pages(pages: list[list[str]]) -> list[tuple[str, int]]:
                 paragraphs.append((current, start))
             current = ""
             continue
-        if heading_level(line) is not None or ARTICLE_START.match(line):
+        if heading_level(line) is not None or ARTICLE_START.match(line) or QUESTION.match(line) or ANSWER.match(line):
             if current:
                 paragraphs.append((current, start))
             current = ""
