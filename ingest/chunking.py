@@ -49,14 +49,19 @@ def chunk_document(doc: LoadedDocument, max_chars: int = 600, target_chars: int 
     items: list[_Section | Chunk] = []
     headings: list[Block] = []
     record_no = 0
-    for block in doc.blocks:
-        if not block.text.strip() and block.kind != "article":
-            continue
+    blocks = [b for b in doc.blocks if b.text.strip() or b.kind == "article"]
+    for i, block in enumerate(blocks):
         if block.kind == "heading":
             while headings and headings[-1].level >= block.level:
                 headings.pop()
-            headings.append(block)
-        elif block.kind == "paragraph":
+            following = blocks[i + 1] if i + 1 < len(blocks) else None
+            if following is None or (following.kind == "heading" and following.level <= block.level):
+                # nothing under it (short list lines such as "1．身份证" read as headings): keep it as text
+                block = Block(kind="paragraph", text=block.text, page=block.page)
+            else:
+                headings.append(block)
+                continue
+        if block.kind == "paragraph":
             if not items or not isinstance(items[-1], _Section) or items[-1].headings != headings:
                 items.append(_Section(headings=list(headings)))
             items[-1].lines.extend((line, block.page) for line in block.text.split("\n") if line.strip())

@@ -601,6 +601,26 @@ def test_chapter_number_and_title_on_two_lines_are_one_heading(tmp_path):
     assert chunks[3].meta["path"] == ["第二章 救助对象"]
 
 
+def test_short_numbered_lines_with_nothing_under_them_are_kept(tmp_path):
+    """"1．身份证" with no punctuation reads as a level-3 heading; before, a list of them with no
+    text under any was in no chunk at all, nor was a heading with nothing under it."""
+    import docx
+
+    document = docx.Document()
+    for line in ["一、低保申请", "（一）所需材料", "1．身份证", "2．户口簿", "3．家庭收入证明", "（二）办理流程",
+                 "居民向社区提出申请，社区受理后五个工作日内报街道审核。", "二、其他事项"]:
+        document.add_paragraph(line)
+    path = tmp_path / "手册.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [(c.location, c.text) for c in chunks] == [
+        ("一、低保申请 › （一）所需材料", "1．身份证\n2．户口簿\n3．家庭收入证明"),
+        ("一、低保申请 › （二）办理流程", "居民向社区提出申请，社区受理后五个工作日内报街道审核。"),
+        ("正文", "二、其他事项"),
+    ]
+
+
 def test_corrupt_docx_is_bad_document(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip" * 10)
