@@ -621,6 +621,35 @@ def test_short_numbered_lines_with_nothing_under_them_are_kept(tmp_path):
     ]
 
 
+def test_docx_footnotes_are_kept_after_their_paragraph(tmp_path):
+    """Before, footnotes (where a handbook names the law it relies on) were not read at all."""
+    import docx
+    from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    document.add_paragraph("一、低保申请")
+    cited = document.add_paragraph("低保原则上向户籍所在地提出申请。")
+    cited._p.append(parse_xml(f'<w:r {W_NS}><w:footnoteReference w:id="1"/></w:r>'))
+    document.add_paragraph("二、临时救助")
+    document.add_paragraph("因意外导致基本生活暂时困难的家庭可以申请临时救助。")
+    notes = (f'<w:footnotes {W_NS}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+             '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> 依据《社会救助暂行办法》第十一条。</w:t></w:r></w:p>'
+             '</w:footnote></w:footnotes>')
+    part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, notes.encode("utf-8"), document.part.package)
+    document.part.relate_to(part, RT.FOOTNOTES)
+    path = tmp_path / "手册.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [(c.location, c.text) for c in chunks] == [
+        ("一、低保申请", "低保原则上向户籍所在地提出申请。\n注：依据《社会救助暂行办法》第十一条。"),
+        ("二、临时救助", "因意外导致基本生活暂时困难的家庭可以申请临时救助。"),
+    ]
+
+
 def test_corrupt_docx_is_bad_document(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip" * 10)

@@ -27,6 +27,7 @@ def load_docx(path: Path) -> LoadedDocument:
 
     title = ""
     items: list[tuple[str, None] | Block] = []
+    notes = _notes(document)
     for part in _inner_content(document.element.body, document):
         if isinstance(part, Table):
             items.extend((row, None) for row in _table_rows(part))
@@ -44,6 +45,10 @@ def load_docx(path: Path) -> LoadedDocument:
             items.append(Block(kind="heading", text=text, level=int(match.group(1))))
         else:
             items.append((text, None))  # Normal text: Chinese-numbered headings are detected here
+        for ref in part._p.iter(_W + "footnoteReference", _W + "endnoteReference"):
+            note = notes.get((ref.tag, ref.get(_W + "id")))
+            if note:
+                items.append((f"注：{note}", None))  # right after the text it explains
     return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=build_blocks(items))
 
 
@@ -94,6 +99,27 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"  # old copy of a text box
 _HIDDEN = {_W + "pPr", _W + "rPr", _W + "del", _W + "moveFrom", _W + "instrText", _W + "txbxContent", _FALLBACK}
 _SPECIAL = {_W + "tab": "\t", _W + "cr": "\n", _W + "noBreakHyphen": "-"}
+
+
+def _notes(document) -> dict[tuple[str, str], str]:
+    """Footnote and endnote texts by (tag of the reference to them, id)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+    from docx.oxml import parse_xml
+
+    notes = {}
+    for rel in document.part.rels.values():
+        kind = {RT.FOOTNOTES: "footnote", RT.ENDNOTES: "endnote"}.get(rel.reltype)
+        if kind is None or rel.is_external:
+            continue
+        try:
+            root = parse_xml(rel.target_part.blob)
+        except Exception:  # a damaged notes part: the body is still worth reading
+            continue
+        for note in root.iter(_W + kind):
+            text = " ".join(t for t in (_paragraph_text(p).strip() for p in note.iter(_W + "p")) if t)
+            if text:
+                notes[(f"{_W}{kind}Reference", note.get(_W + "id"))] = text
+    return notes
 
 
 def _inner_content(container, parent):
