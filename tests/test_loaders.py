@@ -650,6 +650,40 @@ def test_docx_footnotes_are_kept_after_their_paragraph(tmp_path):
     ]
 
 
+def test_docx_automatic_numbering_is_shown_as_in_word(tmp_path):
+    """Word keeps the "一、" of a numbered heading in numbering.xml, not in the text. Before, the
+    path said "总体要求" where the reader sees "一、总体要求", and "（一）开展入户核查" typed as a
+    numbered list was no heading at all."""
+    import docx
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    levels = [("chineseCounting", "%1、"), ("chineseCounting", "（%2）"), ("decimal", "%3.")]
+    numbering.insert(0, parse_xml(f'<w:abstractNum {W_NS} w:abstractNumId="90">' + "".join(
+        f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="{fmt}"/><w:lvlText w:val="{text}"/></w:lvl>'
+        for i, (fmt, text) in enumerate(levels)) + "</w:abstractNum>"))
+    numbering.append(parse_xml(f'<w:num {W_NS} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+
+    def numbered(text: str, level: int, style: str | None = None) -> None:
+        paragraph = document.add_paragraph(text, style=style)
+        paragraph._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr {W_NS}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'))
+
+    numbered("总体要求", 0, "Heading 1")
+    document.add_paragraph("坚持应保尽保、应退尽退。")
+    numbered("主要任务", 0, "Heading 1")
+    numbered("开展入户核查", 1)
+    document.add_paragraph("街道每季度对低保家庭开展一次入户核查。")
+    numbered("加强动态调整", 1)
+    document.add_paragraph("家庭状况发生变化的，应当在30日内调整保障金额。")
+    path = tmp_path / "通知.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [c.location for c in chunks] == ["一、总体要求", "二、主要任务 › （一）开展入户核查", "二、主要任务 › （二）加强动态调整"]
+
+
 def test_corrupt_docx_is_bad_document(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip" * 10)
