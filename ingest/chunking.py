@@ -1,7 +1,7 @@
 """Cut a LoadedDocument into retrievable chunks that follow its structure.
 
 - ``article`` blocks: one chunk per article, never split (a law article is cited whole).
-- ``record`` / ``qa`` blocks: one chunk each.
+- ``record`` / ``qa`` blocks: one chunk each (a question with its answer is located at its heading path).
 - paragraphs: grouped by heading path into chunks of about ``target_chars``, split only
   between sentences, with a short overlap between chunks of the same section.
 """
@@ -16,8 +16,9 @@ from ingest.types import Block, Chunk, LoadedDocument
 
 SEP = " › "
 MERGE_MAX_LEVEL = 2  # subsections below a level-2 heading may share one chunk
-# Bump when chunking changes: the store re-indexes documents chunked by an older version.
-CHUNKER_VERSION = 3
+# Bump when chunking (or what a loader reads) changes: the store re-indexes documents chunked by an
+# older version; an unchanged file is otherwise "unchanged" (its hash is of the file bytes).
+CHUNKER_VERSION = 4
 MIN_SECTION_CHARS = 25  # only fragments merge; a short 清单 item is still a whole item
 
 
@@ -48,20 +49,27 @@ def chunk_document(doc: LoadedDocument, max_chars: int = 600, target_chars: int 
     items: list[_Section | Chunk] = []
     headings: list[Block] = []
     record_no = 0
-    for block in doc.blocks:
-        if not block.text.strip() and block.kind != "article":
-            continue
+    blocks = [b for b in doc.blocks if b.text.strip() or b.kind == "article"]
+    for i, block in enumerate(blocks):
         if block.kind == "heading":
             while headings and headings[-1].level >= block.level:
                 headings.pop()
-            headings.append(block)
-        elif block.kind == "paragraph":
+            following = blocks[i + 1] if i + 1 < len(blocks) else None
+            if following is None or (following.kind == "heading" and following.level <= block.level):
+                # nothing under it (short list lines such as "1．身份证" read as headings): keep it as text
+                block = Block(kind="paragraph", text=block.text, page=block.page)
+            else:
+                headings.append(block)
+                continue
+        if block.kind == "paragraph":
             if not items or not isinstance(items[-1], _Section) or items[-1].headings != headings:
                 items.append(_Section(headings=list(headings)))
             items[-1].lines.extend((line, block.page) for line in block.text.split("\n") if line.strip())
         elif block.kind == "article":
             items.append(_article_chunk(doc, block, [h.text for h in headings]))
-        else:  # record, qa
+        elif block.kind == "qa":
+            items.append(_qa_chunk(doc, block, [h.text for h in headings]))
+        else:  # record
             record_no += 1
             items.append(_record_chunk(doc, block, record_no))
 
@@ -97,6 +105,23 @@ def _article_chunk(doc: LoadedDocument, block: Block, path: list[str]) -> Chunk:
         doc_type=doc.doc_type,
         source=doc.source,
         location=_location(path + [label], block.page),
+        meta=meta,
+    )
+
+
+def _qa_chunk(doc: LoadedDocument, block: Block, path: list[str]) -> Chunk:
+    """A question with its answer, whatever its length: the answer is never cut off from it."""
+    text = block.text.strip()
+    meta: dict = {"path": path, "question": block.label or ""}
+    if block.page is not None:
+        meta["page"] = block.page
+    return Chunk(
+        text=text,
+        index_text=normalize(f"{doc.title} {' '.join(path)} {text}"),
+        title=doc.title,
+        doc_type=doc.doc_type,
+        source=doc.source,
+        location=_location(path, block.page),
         meta=meta,
     )
 

@@ -79,18 +79,21 @@ def split_sentences(text: str) -> list[str]:
 
 # --- headings ---
 
-_NUM = "零〇一二三四五六七八九十百千两"
+NUMERALS = "零〇一二三四五六七八九十百千两"
 _CN = "一二三四五六七八九十"
 _HEADING_PATTERNS: list[tuple[re.Pattern, int]] = [
-    (re.compile(rf"^第[{_NUM}\d]+编"), 1),
-    (re.compile(rf"^第[{_NUM}\d]+章"), 2),
-    (re.compile(rf"^第[{_NUM}\d]+节"), 3),
+    (re.compile(rf"^第[{NUMERALS}\d]+编"), 1),
+    (re.compile(rf"^第[{NUMERALS}\d]+章"), 2),
+    (re.compile(rf"^第[{NUMERALS}\d]+节"), 3),
     (re.compile(rf"^[{_CN}]+、"), 1),
     (re.compile(rf"^[（(][{_CN}]+[）)]"), 2),
     (re.compile(r"^(\d{1,2}[.．、](?!\d)|[（(]\d{1,2}[）)])"), 3),
 ]
-ARTICLE_START = re.compile(rf"^(第[{_NUM}\d]+条(?:之[{_CN}]+)?)(?:[\s\u3000]+|$)")
-_SENTENCE_END = re.compile(r"[。；;…]|[！？!?](?!$)")
+# The line that starts an attachment of a 通知 or 办法: "附件", "附件1", "附件二：". Not the list of
+# attachments in the body ("附件：1．…"), which has a colon and no number.
+ATTACHMENT = re.compile(rf"^附\s*件(?:\s*[{_CN}\d]+\s*[：:]?)?$")
+ARTICLE_START = re.compile(rf"^(第[{NUMERALS}\d]+条(?:之[{_CN}]+)?)(?:[\s\u3000]+|$)")
+SENTENCE_END = re.compile(r"[。；;…]|[！？!?](?!$)")
 _LIST_ITEM = re.compile(r"[，,、？?！!]|[：:](?!$)")
 MAX_HEADING_CHARS = 40
 
@@ -104,8 +107,10 @@ def heading_level(line: str) -> int | None:
     numbered list items look alike: no comma, 、 or question mark, and a colon only at the end.
     """
     line = line.strip()
-    if not line or len(line) > MAX_HEADING_CHARS or _SENTENCE_END.search(line):
+    if not line or len(line) > MAX_HEADING_CHARS or SENTENCE_END.search(line):
         return None
+    if ATTACHMENT.match(line):
+        return 1
     for pattern, level in _HEADING_PATTERNS:
         match = pattern.match(line)
         if match:
@@ -116,8 +121,8 @@ def heading_level(line: str) -> int | None:
 
 
 def is_structural_heading(level: int | None, line: str) -> bool:
-    """编/章/节 headings: the only ones that break a law article."""
-    return level is not None and line.strip().startswith("第")
+    """编/章/节 headings and the start of an attachment: the only ones that break a law article."""
+    return level is not None and (line.strip().startswith("第") or bool(ATTACHMENT.match(line.strip())))
 
 
 # --- decoding ---

@@ -28,7 +28,8 @@ class Block:
     - ``heading``: a title line; ``level`` 1 = top (编/章/一、), deeper numbers are nested.
     - ``paragraph``: running text under the current headings.
     - ``article``: one whole law article (第X条 ...), never split by the chunker.
-    - ``record``: one self-contained item (a case row, a Q&A pair): always one chunk.
+    - ``record``: one self-contained item (a case row): always one chunk.
+    - ``qa``: a question ("问：…") with its answer: always one chunk, under the current headings.
     ``fields`` holds labelled columns for records (场景/问题/做法...).
     """
 
@@ -36,7 +37,7 @@ class Block:
     text: str
     level: int = 0
     page: int | None = None
-    label: str | None = None  # e.g. "第十八条" for articles, a case title for records
+    label: str | None = None  # e.g. "第十八条" for articles, a case title for records, the question for qa
     fields: dict[str, str] = field(default_factory=dict)
 
 

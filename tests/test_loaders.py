@@ -355,6 +355,88 @@ def test_policy_txt_with_articles(tmp_path):
     assert locations[2] == "第二章 服务内容 › 第三条"
 
 
+NOTICE = """X民发〔2024〕12号
+各街道办事处：
+为进一步规范城乡最低生活保障管理，根据《社会救助暂行办法》和省、市有关规定，结合我区实际，现就做好低保动态管理工作通知如下。
+一、总体要求
+坚持应保尽保、应退尽退，做到公平公正、动态管理，确保困难群众基本生活得到保障，不让一户困难家庭在政策之外。
+二、工作要求
+各街道要高度重视，明确专人负责，按季度开展入户核查，核查结果及时录入系统并在社区公示栏公示。
+附件：1．低保家庭入户核查表
+2．低保动态调整情况汇总表
+某区民政局
+2024年3月15日
+附件1
+低保家庭入户核查表
+户主姓名、家庭人口、月收入、核查人签字。
+附件2
+低保动态调整情况汇总表
+街道名称、新增户数、停保户数。
+"""
+
+
+def test_notice_attachments_are_sections_of_their_own(tmp_path):
+    """Before, the second line of the 附件 list ("2．…汇总表") became a heading, and the 落款 and
+    both attachments were cited as "二、工作要求 › 2．低保动态调整情况汇总表"."""
+    path = tmp_path / "低保动态管理通知.txt"
+    path.write_text(NOTICE, encoding="utf-8")
+    chunks = chunk_document(load_file(path))
+    assert [(c.location, c.text) for c in chunks[-3:]] == [
+        ("二、工作要求", "各街道要高度重视，明确专人负责，按季度开展入户核查，核查结果及时录入系统并在社区公示栏公示。\n附件：1．低保家庭入户核查表\n2．低保动态调整情况汇总表\n某区民政局\n2024年3月15日"),
+        ("附件1 低保家庭入户核查表", "户主姓名、家庭人口、月收入、核查人签字。"),
+        ("附件2 低保动态调整情况汇总表", "街道名称、新增户数、停保户数。"),
+    ]
+
+
+def test_attachment_after_the_last_article_is_not_part_of_it(tmp_path):
+    """Before, an 办法's attachment (a form with its own 一、二、) was glued to its last article."""
+    pages = [
+        ["某区临时救助实施办法", "第一章　总则", "第一条　为了做好临时救助工作，制定本办法。", "第二条　本办法适用于本区。",
+         "第三条　临时救助由街道办事处受理。"],
+        ["第四条　本办法自2024年5月1日起施行。", "附件", "临时救助申请表", "一、申请人基本情况", "姓名、性别、家庭住址。"],
+    ]
+    chunks = chunk_document(load_file(make_pdf(tmp_path / "临时救助实施办法.pdf", pages)))
+    last_article = next(c for c in chunks if c.meta.get("article") == "第四条")
+    assert last_article.text == "第四条 本办法自2024年5月1日起施行。"
+    form = chunks[-1]
+    assert form.location == "第2页 · 附件 临时救助申请表" and not form.meta.get("article")
+    assert form.text == "一、申请人基本情况\n姓名、性别、家庭住址。"
+
+
+QA_PAIRS = [
+    ("问：户籍不在本社区的居民能否申请低保？",
+     ["答：低保原则上向户籍所在地的乡镇人民政府（街道办事处）提出申请；有条件的地方可以按照规定向经常居住地提出申请。"
+      "经常居住地申请的，一般要求持有当地居住证并连续居住满一定年限，具体年限和材料以当地规定为准。"]),
+    ("问：家里有车还能申请低保吗？",
+     ["答：一般情况下，拥有机动车辆的家庭不符合低保条件，但用于残疾人功能性补偿代步的机动车、"
+      "从事营运的低值车辆等情形，各地有不同的例外规定。社工可以先帮居民查清车辆的用途、价值和登记情况，"
+      "再对照本地实施细则判断，不要在接待时就直接答复不能申请。"]),
+    ("问：申请低保需要准备哪些材料？", ["答：通常需要以下材料：", "1．身份证和户口簿", "2．家庭收入和财产情况说明",
+                              "3．授权核查家庭经济状况的声明书。"]),
+    ("问：审批需要多长时间？", ["答：一般在30个工作日内办结，特殊情况可以适当延长，延长时间一般不超过15个工作日。"]),
+]
+
+
+@pytest.mark.parametrize("name", ["低保政策问答.txt", "低保政策问答.md"])
+def test_question_and_answer_is_one_chunk_each(tmp_path, name):
+    """Before, pairs were packed like running text: a chunk ended after a question whose answer
+    began the next chunk, and the numbered lines of an answer ("1．身份证和户口簿") became headings."""
+    bold = name.endswith(".md")
+    heading = "## " if bold else ""
+    lines = ["# 低保政策问答" if bold else "低保政策问答", heading + "一、申请条件"]
+    for i, (question, answer) in enumerate(QA_PAIRS):
+        if i == 3:
+            lines.append(heading + "二、审核审批")
+        lines += [f"**{question}**" if bold else question, *answer]
+    path = tmp_path / name
+    path.write_text(("\n\n" if bold else "\n").join(lines) + "\n", encoding="utf-8")
+
+    chunks = [c for c in chunk_document(load_file(path)) if "问：" in c.text]
+    assert [c.text for c in chunks] == ["\n".join([f"**{q}**" if bold else q, *a]) for q, a in QA_PAIRS]
+    assert [c.location for c in chunks] == ["一、申请条件"] * 3 + ["二、审核审批"]
+    assert chunks[3].meta["path"] == ["二、审核审批"]
+
+
 def test_traditional_text_simplified_only_in_index(tmp_path):
     sentence = "社區居民委員會應當協助辦理。"
     path = tmp_path / "繁體.txt"
@@ -524,6 +606,107 @@ def test_old_word_file_renamed_to_docx_says_so(tmp_path):
         load_file(path)
 
 
+def test_chapter_number_and_title_on_two_lines_are_one_heading(tmp_path):
+    """A centred "第一章" with "总则" under it: before, the path said only "第一章" and "总则"
+    became a chunk of its own."""
+    import docx
+
+    document = docx.Document()
+    for line in ["某区困难群众临时救助实施办法", "第一章", "总则", "第一条　为了做好临时救助工作，制定本办法。",
+                 "第二条　本办法适用于本区。", "第二章", "救助对象",
+                 "第三条　因火灾等意外事件导致基本生活暂时出现严重困难的家庭，可以申请临时救助。"]:
+        document.add_paragraph(line)
+    path = tmp_path / "临时救助实施办法.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [c.location for c in chunks] == ["正文", "第一章 总则 › 第一条", "第一章 总则 › 第二条", "第二章 救助对象 › 第三条"]
+    assert chunks[3].meta["path"] == ["第二章 救助对象"]
+
+
+def test_short_numbered_lines_with_nothing_under_them_are_kept(tmp_path):
+    """"1．身份证" with no punctuation reads as a level-3 heading; before, a list of them with no
+    text under any was in no chunk at all, nor was a heading with nothing under it."""
+    import docx
+
+    document = docx.Document()
+    for line in ["一、低保申请", "（一）所需材料", "1．身份证", "2．户口簿", "3．家庭收入证明", "（二）办理流程",
+                 "居民向社区提出申请，社区受理后五个工作日内报街道审核。", "二、其他事项"]:
+        document.add_paragraph(line)
+    path = tmp_path / "手册.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [(c.location, c.text) for c in chunks] == [
+        ("一、低保申请 › （一）所需材料", "1．身份证\n2．户口簿\n3．家庭收入证明"),
+        ("一、低保申请 › （二）办理流程", "居民向社区提出申请，社区受理后五个工作日内报街道审核。"),
+        ("正文", "二、其他事项"),
+    ]
+
+
+def test_docx_footnotes_are_kept_after_their_paragraph(tmp_path):
+    """Before, footnotes (where a handbook names the law it relies on) were not read at all."""
+    import docx
+    from docx.opc.constants import CONTENT_TYPE as CT, RELATIONSHIP_TYPE as RT
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    document.add_paragraph("一、低保申请")
+    cited = document.add_paragraph("低保原则上向户籍所在地提出申请。")
+    cited._p.append(parse_xml(f'<w:r {W_NS}><w:footnoteReference w:id="1"/></w:r>'))
+    document.add_paragraph("二、临时救助")
+    document.add_paragraph("因意外导致基本生活暂时困难的家庭可以申请临时救助。")
+    notes = (f'<w:footnotes {W_NS}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
+             '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> 依据《社会救助暂行办法》第十一条。</w:t></w:r></w:p>'
+             '</w:footnote></w:footnotes>')
+    part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, notes.encode("utf-8"), document.part.package)
+    document.part.relate_to(part, RT.FOOTNOTES)
+    path = tmp_path / "手册.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [(c.location, c.text) for c in chunks] == [
+        ("一、低保申请", "低保原则上向户籍所在地提出申请。\n注：依据《社会救助暂行办法》第十一条。"),
+        ("二、临时救助", "因意外导致基本生活暂时困难的家庭可以申请临时救助。"),
+    ]
+
+
+def test_docx_automatic_numbering_is_shown_as_in_word(tmp_path):
+    """Word keeps the "一、" of a numbered heading in numbering.xml, not in the text. Before, the
+    path said "总体要求" where the reader sees "一、总体要求", and "（一）开展入户核查" typed as a
+    numbered list was no heading at all."""
+    import docx
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    levels = [("chineseCounting", "%1、"), ("chineseCounting", "（%2）"), ("decimal", "%3.")]
+    numbering.insert(0, parse_xml(f'<w:abstractNum {W_NS} w:abstractNumId="90">' + "".join(
+        f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="{fmt}"/><w:lvlText w:val="{text}"/></w:lvl>'
+        for i, (fmt, text) in enumerate(levels)) + "</w:abstractNum>"))
+    numbering.append(parse_xml(f'<w:num {W_NS} w:numId="90"><w:abstractNumId w:val="90"/></w:num>'))
+
+    def numbered(text: str, level: int, style: str | None = None) -> None:
+        paragraph = document.add_paragraph(text, style=style)
+        paragraph._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr {W_NS}><w:ilvl w:val="{level}"/><w:numId w:val="90"/></w:numPr>'))
+
+    numbered("总体要求", 0, "Heading 1")
+    document.add_paragraph("坚持应保尽保、应退尽退。")
+    numbered("主要任务", 0, "Heading 1")
+    numbered("开展入户核查", 1)
+    document.add_paragraph("街道每季度对低保家庭开展一次入户核查。")
+    numbered("加强动态调整", 1)
+    document.add_paragraph("家庭状况发生变化的，应当在30日内调整保障金额。")
+    path = tmp_path / "通知.docx"
+    document.save(str(path))
+
+    chunks = chunk_document(load_file(path))
+    assert [c.location for c in chunks] == ["一、总体要求", "二、主要任务 › （一）开展入户核查", "二、主要任务 › （二）加强动态调整"]
+
+
 def test_corrupt_docx_is_bad_document(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip" * 10)
@@ -546,6 +729,60 @@ def test_docx_nested_table_text_is_kept(tmp_path):
 
     texts = [b.text for b in load_file(path).blocks]
     assert texts == ["事项 | 联系方式", "紧急求助 | （派出所 | 110；妇联 | 12338）"]
+
+
+W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def test_docx_text_boxes_content_controls_tracked_insertions_and_fields_are_kept(tmp_path):
+    """python-docx's paragraph.text reads only plain runs and hyperlinks: before, a text box, a
+    content control (templates put 发文字号 and titles in them), text inserted with track changes
+    on and a field's shown text were all dropped without a word."""
+    import docx
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    document.add_paragraph("X民发〔2024〕12号")
+    anchor = document.add_paragraph("遇到紧急情况请先拨打热线。")
+    # a text box as Word 2010+ saves it: the shape, and a VML copy of it for old readers
+    box = '<w:txbxContent><w:p><w:r><w:t>{}</w:t></w:r></w:p></w:txbxContent>'
+    anchor._p.append(parse_xml(
+        f'<w:r {W_NS} xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+        'xmlns:v="urn:schemas-microsoft-com:vml"><mc:AlternateContent>'
+        f'<mc:Choice Requires="wps"><w:drawing><wps:txbx>{box.format("24小时救助热线：12345。")}</wps:txbx></w:drawing></mc:Choice>'
+        f'<mc:Fallback><w:pict><v:shape><v:textbox>{box.format("24小时救助热线：12345。")}</v:textbox></v:shape></w:pict></mc:Fallback>'
+        '</mc:AlternateContent></w:r>'))
+    document.element.body.insert(0, parse_xml(  # a content control around a whole paragraph
+        f'<w:sdt {W_NS}><w:sdtPr/><w:sdtContent><w:p><w:r><w:t>某区民政局关于做好低保动态管理工作的通知</w:t></w:r></w:p>'
+        '</w:sdtContent></w:sdt>'))
+    tracked = document.add_paragraph("低保家庭每季度核查一次")
+    tracked._p.append(parse_xml(
+        f'<w:ins {W_NS} w:id="1" w:author="督导" w:date="2024-03-01T00:00:00Z"><w:r><w:t>，结果记入台账。</w:t></w:r></w:ins>'))
+    tracked._p.append(parse_xml(
+        f'<w:del {W_NS} w:id="2" w:author="督导" w:date="2024-03-01T00:00:00Z"><w:r><w:delText>已删去的旧规定。</w:delText></w:r></w:del>'))
+    field = document.add_paragraph("详见")
+    field._p.append(parse_xml(f'<w:fldSimple {W_NS} w:instr=" REF _Ref1 \\h "><w:r><w:t>附件2</w:t></w:r></w:fldSimple>'))
+    cell = document.add_table(rows=1, cols=1).cell(0, 0)
+    cell._tc.append(parse_xml(f'<w:sdt {W_NS}><w:sdtContent><w:p><w:r><w:t>表格里的内容控件</w:t></w:r></w:p></w:sdtContent></w:sdt>'))
+    toc_heading = document.styles["TOC Heading"].style_id  # Word's contents list is a content control too
+    document.element.body.insert(1, parse_xml(
+        f'<w:sdt {W_NS}><w:sdtPr><w:docPartObj><w:docPartGallery w:val="Table of Contents"/></w:docPartObj></w:sdtPr>'
+        f'<w:sdtContent><w:p><w:pPr><w:pStyle w:val="{toc_heading}"/></w:pPr><w:r><w:t>目录</w:t></w:r></w:p>'
+        '<w:p><w:r><w:t>一、总体要求</w:t></w:r><w:r><w:tab/></w:r><w:r><w:t>2</w:t></w:r></w:p></w:sdtContent></w:sdt>'))
+    path = tmp_path / "通知.docx"
+    document.save(str(path))
+
+    texts = [b.text for b in load_file(path).blocks]
+    assert texts == [
+        "某区民政局关于做好低保动态管理工作的通知",
+        "X民发〔2024〕12号",
+        "遇到紧急情况请先拨打热线。",
+        "24小时救助热线：12345。",  # the text box once, after the paragraph it is anchored to
+        "低保家庭每季度核查一次，结果记入台账。",  # the deleted words are not shown in Word either
+        "详见附件2",
+        "表格里的内容控件",
+    ]
 
 
 # --- tables ---

@@ -5,11 +5,19 @@ Shared by the PDF, Word and plain-text loaders.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-from ingest.textutil import ARTICLE_START, heading_level, is_structural_heading
+from ingest.textutil import (ARTICLE_START, ATTACHMENT, MAX_HEADING_CHARS, NUMERALS, SENTENCE_END, heading_level,
+                             is_structural_heading)
 from ingest.types import Block
 
+# "第一章" alone on its line (a centred heading whose title "总则" is on the next line)
+BARE_PART = re.compile(rf"^第[{NUMERALS}\d]+[编章节]$")
+# 问答: "问：…" asks, "答：…" answers ("**问：…**" in Markdown, "问题1：", "Q:")
+QUESTION = re.compile(r"^[*_]*(?:问|问题|Q)\s*\d*\s*[：:]", re.IGNORECASE)
+ANSWER = re.compile(r"^[*_]*(?:答|回答|A)\s*\d*\s*[：:]", re.IGNORECASE)
+MIN_PAIRS = 2  # one "问：" in a handbook's story is not a question-and-answer document
 # A document is treated as a statute (办法、条例、规定...) once it has this many "第X条" paragraphs;
 # a handbook that quotes one article stays a handbook.
 MIN_ARTICLES = 3
@@ -29,18 +37,30 @@ def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[B
 
     blocks: list[Block] = []
     article: Block | None = None
+    label: Block | None = None  # a heading that is only a label ("附件1", "第一章"): its title may follow on the next line
+    attachment_list = False  # inside "附件：1．…" in the body of a notice: "2．…" is its next line, not a heading
     for item in items:
         if isinstance(item, Block):
-            article = None
+            article = label = None
             blocks.append(item)
             continue
         text, page = item
         level = heading_level(text)
         if statute and not is_structural_heading(level, text):
             level = None  # inside a statute, （一）/1. are list items of an article
+        if label is not None and level is None and not ARTICLE_START.match(text) and _is_title(text):
+            label.text, label = f"{label.text} {text}", None
+            continue
+        label = None
+        if attachment_list and level == 3 and text[0].isdigit():
+            blocks[-1].text += "\n" + text
+            continue
+        attachment_list = text.startswith(("附件：", "附件:"))
         if level is not None:
             article = None
             blocks.append(Block(kind="heading", text=text, level=level, page=page))
+            if ATTACHMENT.match(text) or BARE_PART.match(text):
+                label = blocks[-1]
             continue
         match = ARTICLE_START.match(text) if statute else None
         if match:
@@ -50,7 +70,46 @@ def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[B
             article.text = f"{article.text}\n{text}" if article.text else text
         else:
             blocks.append(Block(kind="paragraph", text=text, page=page))
-    return blocks
+    return group_qa(blocks)
+
+
+def group_qa(blocks: list[Block]) -> list[Block]:
+    """In a question-and-answer document each question with its answer is one ``qa`` block (one
+    chunk), so an answer is never cut off from its question. The answer runs to the next question
+    or heading; numbered lines in it ("1．身份证和户口簿") are its list, not headings."""
+    lines = [line for block in blocks if block.kind == "paragraph" for line in block.text.split("\n")]
+    if sum(1 for line in lines if QUESTION.match(line)) < MIN_PAIRS or sum(1 for line in lines if ANSWER.match(line)) < MIN_PAIRS:
+        return blocks
+    out: list[Block] = []
+    pair: Block | None = None
+    for block in blocks:
+        if pair is not None and block.kind == "heading" and heading_level(block.text) == 3:
+            pair.text += "\n" + block.text
+            continue
+        if block.kind != "paragraph":
+            pair = None
+            out.append(block)
+            continue
+        text: list[str] = []  # lines of this paragraph outside any question and answer
+        for line in block.text.split("\n"):
+            if QUESTION.match(line):
+                if text:
+                    out.append(Block(kind="paragraph", text="\n".join(text), page=block.page))
+                    text = []
+                pair = Block(kind="qa", text=line, label=line.strip("*_ "), page=block.page)
+                out.append(pair)
+            elif pair is not None:
+                pair.text += "\n" + line
+            else:
+                text.append(line)
+        if text:
+            out.append(Block(kind="paragraph", text="\n".join(text), page=block.page))
+    return out
+
+
+def _is_title(text: str) -> bool:
+    """A short line that reads as a title: no sentence punctuation, not a table row."""
+    return len(text) <= MAX_HEADING_CHARS and not SENTENCE_END.search(text) and " | " not in text
 
 
 def join_wrapped_lines(lines: list[str]) -> list[str]:
@@ -77,7 +136,7 @@ def join_wrapped_pages(pages: list[list[str]]) -> list[tuple[str, int]]:
                 paragraphs.append((current, start))
             current = ""
             continue
-        if heading_level(line) is not None or ARTICLE_START.match(line):
+        if heading_level(line) is not None or ARTICLE_START.match(line) or QUESTION.match(line) or ANSWER.match(line):
             if current:
                 paragraphs.append((current, start))
             current = ""

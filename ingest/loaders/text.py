@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.loaders.structure import build_blocks, join_wrapped_lines
+from ingest.loaders.structure import build_blocks, group_qa, join_wrapped_lines
 from ingest.textutil import Decoded, detect_decode
 from ingest.types import Block, LoadedDocument
 
@@ -62,5 +62,5 @@ def load_markdown(path: Path) -> LoadedDocument:
         else:
             flush()
     flush()
-    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=blocks,
+    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=group_qa(blocks),
                           meta={"encoding": decoded.encoding}, warnings=decoded.warnings)
