@@ -268,3 +268,15 @@ def test_an_article_number_without_a_law_must_be_in_the_sources():
     assert "第三十七条：" in v.text and "依据第37条" in v.text  # the sources have these
     assert any("第四条" in w and "已删除" in w for w in v.warnings)
     assert not v.severe
+
+
+def test_amounts_of_ten_thousand_and_more_do_not_crash_the_check():
+    """'15000元' made to_cn_numeral index past its digit table (IndexError): the whole answer failed."""
+    assert to_cn_numeral(15000) == "一万五千" and to_cn_numeral(20005) == "二万零五"
+    assert to_cn_numeral(100000) == "十万" and cn_to_int("十万") == 100000
+    src = ["困难家庭每户一次性补助一万五千元。"]
+    v = verify_answer("结论：每户一次性补助15000元[1]。", src, lambda *_: True, "困难家庭补助多少")
+    assert v.unsupported_numbers == [] and "15000元[1]" in v.text
+    assert verify_answer("结论：每户补助12000元[1]。", src, lambda *_: True).unsupported_numbers == ["12000元"]
+    assert "第12345条" not in verify_answer("结论：依据民法典第12345条，每户补助一万五千元[1]。", src,
+                                            lambda law, art: art != "第一万二千三百四十五条").text
