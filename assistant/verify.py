@@ -66,15 +66,34 @@ def normalise_article(label: str) -> str:
     return f"第{to_cn_numeral(int(digits))}条" if digits.isdigit() else f"第{inner}条"
 
 
-def article_known(m: re.Match, article_exists: ArticleLookup) -> bool:
-    """Does a LAW_ARTICLE match name an article that is in the knowledge base?"""
-    law = m.group(1).strip("《》").removeprefix("中华人民共和国")
-    article = normalise_article(m.group(2))
+def _law_names(named: str) -> list[str]:
+    """The names a LAW_ARTICLE's law part may be: 《…》 as written, otherwise its tails."""
+    law = named.strip("《》").removeprefix("中华人民共和国")
     # Without 《》 the match may start with unrelated words ("依据老年人权益保障法"): try its tails.
-    names = [law] if m.group(1).startswith("《") else [law[i:] for i in range(len(law) - 1)]
+    return [law] if named.startswith("《") else [law[i:] for i in range(len(law) - 1)]
+
+
+def article_known(m: re.Match, article_exists: ArticleLookup, quoted: set[str] = frozenset()) -> bool:
+    """Does a LAW_ARTICLE match name an article that is in the knowledge base?
+
+    "本法/该法第N条" is either quoted article text referring to its own law ("依照本法第五十一条", then a
+    source has that number: ``quoted``) or the model's "该法" for the law it named last; that law must have it.
+    """
+    article = normalise_article(m.group(2))
+    names = _law_names(m.group(1))
     if any(name in ("本法", "该法") for name in names):
-        return True  # "依照本法第五十一条" is quoted article text referring to its own law
+        if article in quoted:
+            return True
+        laws = [(n.start(), n.group(1)) for n in LAW_ARTICLE.finditer(m.string, 0, m.start())
+                if not n.group(1).endswith(("本法", "该法"))]
+        laws += [(t.start(), f"《{t.group(2)}》") for t in TITLE_PHRASE.finditer(m.string, 0, m.start())]
+        return bool(laws) and any(article_exists(name, article) for name in _law_names(max(laws)[1]))
     return any(article_exists(name, article) for name in names)
+
+
+def article_labels(text: str) -> set[str]:
+    """The article numbers a text mentions, normalised: {"第三十七条", …}."""
+    return {normalise_article(m.group(0).rstrip(":：")) for m in BARE_ARTICLE.finditer(_digits_normalised(text))}
 
 
 def unknown_titles(text: str, title_exists: TitleLookup, evidence: str = "") -> list[str]:
@@ -292,8 +311,10 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
         v.warnings.append(f"已删除 {len(v.removed_markers)} 个指向不存在资料的引用标记：{'、'.join(v.removed_markers)}")
 
     # 2. law articles
+    quoted = article_labels(" ".join(sources))
+
     def check_article(m: re.Match) -> str:
-        if article_known(m, article_exists):
+        if article_known(m, article_exists, quoted):
             return m.group(0)
         v.invalid_articles.append(f"{m.group(1)}{m.group(2)}")
         return m.group(0)[: m.start(2) - m.start()] + "相关规定"  # the number goes, any chapter path stays
@@ -345,7 +366,7 @@ BARE_ARTICLE = re.compile(rf"第\s*(?:{_NUM})\s*条[:：]?")
 
 def remove_unknown_bare_articles(text: str, evidence: str, removed: list[str]) -> str:
     """Drop article numbers that name no law and appear in no source ("[3] 第四条：<a handbook passage>")."""
-    known = {normalise_article(m.group(0).rstrip(":：")) for m in BARE_ARTICLE.finditer(_digits_normalised(evidence))}
+    known = article_labels(evidence)
     named = [range(m.start(), m.end()) for m in LAW_ARTICLE.finditer(text)]  # checked against the KB above
 
     def check(m: re.Match) -> str:

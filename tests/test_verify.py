@@ -280,3 +280,20 @@ def test_amounts_of_ten_thousand_and_more_do_not_crash_the_check():
     assert verify_answer("结论：每户补助12000元[1]。", src, lambda *_: True).unsupported_numbers == ["12000元"]
     assert "第12345条" not in verify_answer("结论：依据民法典第12345条，每户补助一万五千元[1]。", src,
                                             lambda law, art: art != "第一万二千三百四十五条").text
+
+
+def test_an_article_of_this_law_or_that_law_is_checked_against_the_law_named_before_it():
+    """'该法第九十九条' was always accepted (meant for quoted text's own "依照本法第N条"); the 老年人权益保障法
+    has 85 articles, so the shown answer cited an invented one."""
+    src = ["第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务。"]
+    exists = lambda law, art: law in "中华人民共和国老年人权益保障法" and art in ("第十四条", "第七十五条")  # noqa: E731
+    raw = ("结论：赡养人应当履行赡养义务[1]。\n1. 根据《老年人权益保障法》第十四条，赡养人应当履行经济上供养的义务[1]。"
+           "该法第九十九条还规定，赡养人应当履行生活上照料的义务[1]。")
+    v = verify_answer(raw, src, exists, "子女不赡养老人怎么办")
+    assert "第九十九条" not in v.text and "该法相关规定" in v.text and v.invalid_articles == ["该法第九十九条"]
+    assert "该法第七十五条" in verify_answer(raw.replace("九十九", "七十五"), src, exists).text  # it has that one
+    # with no law named before it, "本法第N条" must be one the sources quote
+    assert "第九十九条" not in verify_answer("结论：依照本法第九十九条，赡养人应当履行供养义务[1]。", src, exists).text
+    quoted = ["第七十六条 家庭成员有本法第九十九条规定行为的，由有关单位给予批评教育。"]
+    assert "本法第九十九条" in verify_answer("结论：家庭成员有本法第九十九条规定行为的，由有关单位给予批评教育[1]。",
+                                         quoted, exists).text
