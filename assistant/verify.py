@@ -27,8 +27,13 @@ _NUM = r"[0-9０-９]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百�
 # path between the title and the article, as the sources' own locations read, may be copied by the model)
 # (possessive quantifiers and names without 第: no backtracking blow-up on a long run of chapter headings)
 _PATH = r"(?:\s*+(?:›\s*+)?第[零〇一二三四五六七八九十百千\d]+[编分章节](?:(?!第)[\u4e00-\u9fff、 ]){0,24}+)*+\s*+(?:›\s*+)?"
+# One article or several: 第十四条 / 第十四、十五条 / 第14至16条 / 第十四条和第十五条 (every number is checked);
+# a 款/项 after it belongs to the reference too, so it goes with an unknown article's number.
+_AND = r"\s*(?:[、，,]|和|及|以及|与|或者|或|至|到|-|—|~|～)\s*"
+_ARTICLES = rf"第\s*(?:{_NUM})(?:{_AND}(?:{_NUM}))*\s*条(?:{_AND}第\s*(?:{_NUM})(?:{_AND}(?:{_NUM}))*\s*条)*"
 LAW_ARTICLE = re.compile(
-    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{1,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*(第\s*(?:{_NUM})\s*条)")
+    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{1,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*({_ARTICLES})"
+    rf"(?:\s*第\s*(?:{_NUM})\s*[款项])*")
 NUMBER_WITH_UNIT = re.compile(
     rf"({_NUM})\s*(周岁|岁|元|万元|块钱|日内|日|天|个工作日|工作日|小时|个月|月|年|%|％|倍|人|次|平方米)")
 
@@ -57,8 +62,14 @@ class Verification:
         return len(self.invalid_articles) >= 2 or (not self.used_sources) or len(self.text.strip()) < 8
 
 
+def article_numbers(label: str) -> list[str]:
+    """'第十四、十五条' / '第14条至第16条' -> ['第十四条', '第十五条'] / ['第十四条', '第十六条'] (a range's ends)."""
+    return [normalise_article(f"第{n}条") for n in re.findall(_NUM, label)]
+
+
 def normalise_article(label: str) -> str:
-    """'第 18 条' / '第十八条' -> '第十八条' (how the law database numbers articles)."""
+    """'第 18 条' / '第十八条' -> '第十八条' (how the law database numbers articles); of a list, the first."""
+    label = re.match(rf"第\s*(?:{_NUM})\s*", label).group(0) + "条"
     inner = re.sub(r"\s+", "", label)[1:-1]
     if inner.isdigit():
         return f"第{to_cn_numeral(int(inner))}条"
@@ -79,16 +90,18 @@ def article_known(m: re.Match, article_exists: ArticleLookup, quoted: set[str] =
     "本法/该法第N条" is either quoted article text referring to its own law ("依照本法第五十一条", then a
     source has that number: ``quoted``) or the model's "该法" for the law it named last; that law must have it.
     """
-    article = normalise_article(m.group(2))
+    articles = article_numbers(m.group(2))
     names = _law_names(m.group(1))
     if any(name in ("本法", "该法") for name in names):
-        if article in quoted:
+        if set(articles) <= quoted:
             return True
         laws = [(n.start(), n.group(1)) for n in LAW_ARTICLE.finditer(m.string, 0, m.start())
                 if not n.group(1).endswith(("本法", "该法"))]
         laws += [(t.start(), f"《{t.group(2)}》") for t in TITLE_PHRASE.finditer(m.string, 0, m.start())]
-        return bool(laws) and any(article_exists(name, article) for name in _law_names(max(laws)[1]))
-    return any(article_exists(name, article) for name in names)
+        if not laws:
+            return False
+        names = _law_names(max(laws)[1])
+    return all(any(article_exists(name, article) for name in names) for article in articles)
 
 
 def article_labels(text: str) -> set[str]:
@@ -393,7 +406,7 @@ def fix_article_numbers(text: str, sources: list[str], v: Verification, article_
     def fix(sentence: str) -> str:
         refs = list(LAW_ARTICLE.finditer(sentence))
         markers = set(CITE.findall(sentence))
-        if len(refs) != 1 or len(markers) != 1:
+        if len(refs) != 1 or len(markers) != 1 or len(article_numbers(refs[0].group(2))) != 1:
             return sentence
         ref, k = refs[0], int(markers.pop())
         if not 1 <= k <= len(sources) or "本法" in ref.group(1) or "该法" in ref.group(1):

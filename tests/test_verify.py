@@ -297,3 +297,27 @@ def test_an_article_of_this_law_or_that_law_is_checked_against_the_law_named_bef
     quoted = ["第七十六条 家庭成员有本法第九十九条规定行为的，由有关单位给予批评教育。"]
     assert "本法第九十九条" in verify_answer("结论：家庭成员有本法第九十九条规定行为的，由有关单位给予批评教育[1]。",
                                          quoted, exists).text
+
+
+@pytest.mark.parametrize("written", ["第十四、九十九条", "第14至99条", "第十四条至第九十九条", "第十四条和第九十九条",
+                                     "第十四条、第九十九条", "第99条第2款", "第九十九条第二款"])
+def test_every_article_of_a_list_or_range_is_checked(written):
+    """'第十四、九十九条' and '第14至99条' were not recognised at all (the invented 第九十九条 was shown);
+    '第十四条和第九十九条' lost only the bare second number ("第十四条和，"), '第99条第2款' kept "第2款"."""
+    src = ["第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务。"]
+    exists = lambda law, art: "老年人权益保障法" in law and art in ("第十四条", "第十五条", "第十六条")  # noqa: E731
+    raw = f"结论：赡养人应当履行赡养义务[1]。\n1. 根据《老年人权益保障法》{written}，赡养人应当履行经济上供养的义务[1]。"
+    v = verify_answer(raw, src, exists, "子女不赡养老人怎么办")
+    assert "根据《老年人权益保障法》相关规定，赡养人" in v.text, v.text
+    assert v.invalid_articles and not v.unknown_bare_articles
+
+
+@pytest.mark.parametrize("written", ["第十四、十五条", "第14至16条", "第十四条至第十六条", "第十四条和第十五条",
+                                     "第十四条第二款"])
+def test_a_list_of_real_articles_is_kept_whole(written):
+    """'第十四条和第十五条' lost its second number when the sources quote only 第十四条 ("第十四条和，")."""
+    src = ["第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务。"]
+    exists = lambda law, art: "老年人权益保障法" in law and art in ("第十四条", "第十五条", "第十六条")  # noqa: E731
+    raw = f"结论：赡养人应当履行赡养义务[1]。\n1. 根据《老年人权益保障法》{written}，赡养人应当履行经济上供养的义务[1]。"
+    v = verify_answer(raw, src, exists, "子女不赡养老人怎么办")
+    assert f"《老年人权益保障法》{written}，赡养人" in v.text and not v.warnings, (v.text, v.warnings)
