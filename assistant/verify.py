@@ -34,8 +34,20 @@ _ARTICLES = rf"第\s*(?:{_NUM})(?:{_AND}(?:{_NUM}))*\s*条(?:{_AND}第\s*(?:{_NU
 LAW_ARTICLE = re.compile(
     rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{1,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*({_ARTICLES})"
     rf"(?:\s*第\s*(?:{_NUM})\s*[款项])*")
+# A number is checked with its kind of unit: "80元" is not supported by "80周岁", nor "3个工作日" by a list's "3.".
+UNIT_KINDS = {"周岁": "age", "岁": "age", "万元": "money", "元": "money", "块钱": "money", "个工作日": "workday",
+              "工作日": "workday", "日内": "day", "日": "day", "天": "day", "号": "day", "小时": "hour", "个星期": "week",
+              "星期": "week", "周": "week", "个月": "month", "月": "month", "年": "year", "%": "percent", "％": "percent",
+              "倍": "times", "人": "people", "名": "people", "次": "count", "平方米": "area", "平米": "area"}
+_AMOUNT = r"[0-9０-９]+(?:,[0-9]{3})*(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万]+"
+_TO = r"\s*(?:至|到|-|—|~|～|或者|或)\s*"
+# "3-5个工作日" checks both ends; "百分之五" is a percentage too; a bare run of 3+ digits is a hotline or a
+# document number ("拨打12349"), also a fact to find in the sources
 NUMBER_WITH_UNIT = re.compile(
-    rf"({_NUM})\s*(周岁|岁|元|万元|块钱|日内|日|天|个工作日|工作日|小时|个月|月|年|%|％|倍|人|次|平方米)")
+    rf"百分之({_AMOUNT})|((?:{_AMOUNT})(?:{_TO}(?:{_AMOUNT}))*)\s*({'|'.join(map(re.escape, UNIT_KINDS))})"
+    r"|(?<![\d.,])([0-9]{3,})(?![\d.,])")
+# List numbers, headings and article labels in a source are no evidence for an amount or a deadline
+STRUCTURAL = re.compile(rf"第\s*(?:{_NUM})\s*[条款项章节编]|(?<![\d.])\d{{1,2}}\s*[.、．](?!\d)|[（(]\s*\d{{1,2}}\s*[)）]")
 
 TITLE_PHRASE = re.compile(r"(根据|依据|依照|按照|参照)?《([^《》]{2,40})》(相关规定|的规定|规定|明确)?([，,]?)")
 
@@ -359,10 +371,11 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
 
     # 3. numbers must come from the cited sources (or from the question itself)
     cited = [sources[n - 1] for n in v.used_sources] or sources
-    evidence = _digits_normalised(" ".join(cited) + " " + question)
+    evidence = quantities(" ".join(cited) + " " + question)
 
     def check_number(m: re.Match) -> str:
-        if _number_forms(m.group(1)) & _number_tokens(evidence):
+        if all(q in evidence or (q[0], None) in evidence or (q[1] is None and q[0] in {e[0] for e in evidence})
+               for q in _quantities(m)):
             return m.group(0)
         v.unsupported_numbers.append(m.group(0))
         return m.group(0) + "〔待核实〕"
@@ -434,23 +447,29 @@ def _digits_normalised(text: str) -> str:
     return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
 
 
-def _number_tokens(text: str) -> set[str]:
-    return set(re.findall(_NUM, text))
+def _value(num: str) -> float | None:
+    num = _digits_normalised(num).replace(",", "")
+    return float(num) if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", num) else cn_to_int(num)
 
 
-def _number_forms(num: str) -> set[str]:
-    """'15' -> {'15', '十五'}; '十五' -> {'十五', '15'} so either spelling in a source counts."""
-    num = _digits_normalised(num)
-    forms = {num}
-    if num.isdigit():
-        forms.add(to_cn_numeral(int(num)))
-        if num.startswith("2"):  # 两 vs 二
-            forms.add(to_cn_numeral(int(num)).replace("二", "两", 1))
-    else:
-        value = cn_to_int(num)
-        if value is not None:
-            forms.add(str(value))
-    return forms
+def _quantities(m: re.Match) -> list[tuple[float | None, str]]:
+    """A NUMBER_WITH_UNIT match as (value, kind of unit) pairs: "1.5万元" -> [(15000, "money")]."""
+    if m.group(1):
+        return [(_value(m.group(1)), "percent")]
+    if m.group(4):
+        return [(_value(m.group(4)), None)]
+    scale = 10000 if m.group(3) == "万元" else 1
+    return [(None if (x := _value(n)) is None else x * scale, UNIT_KINDS[m.group(3)])
+            for n in re.findall(_AMOUNT, m.group(2))]
+
+
+def quantities(text: str) -> set[tuple[float | None, str | None]]:
+    """What a text can support: its numbers with their kind of unit, and its bare digits (a table's "100")
+    with the kind None; list numbers and article labels do not count."""
+    text = STRUCTURAL.sub(" ", text)
+    found = {q for m in NUMBER_WITH_UNIT.finditer(text) for q in _quantities(m)}
+    bare = NUMBER_WITH_UNIT.sub(" ", text)
+    return found | {(_value(n), None) for n in re.findall(r"[0-9０-９]+(?:,[0-9]{3})*(?:\.[0-9]+)?", bare)}
 
 
 def cn_to_int(text: str) -> int | None:

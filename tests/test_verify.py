@@ -321,3 +321,44 @@ def test_a_list_of_real_articles_is_kept_whole(written):
     raw = f"结论：赡养人应当履行赡养义务[1]。\n1. 根据《老年人权益保障法》{written}，赡养人应当履行经济上供养的义务[1]。"
     v = verify_answer(raw, src, exists, "子女不赡养老人怎么办")
     assert f"《老年人权益保障法》{written}，赡养人" in v.text and not v.warnings, (v.text, v.warnings)
+
+
+HANDBOOK_STEPS = ("四、高龄津贴 › （二）处置步骤：1. 年满八十周岁的本市户籍老人可以申请高龄津贴。2. 社区在收到材料后5个工作日内"
+                  "完成初审，公示七天。3. 津贴标准为每人每月100元，困难家庭一次性补助两万元，每年按百分之五调整。")
+
+
+@pytest.mark.parametrize("claim", [
+    "社区在收到材料后3个工作日内完成初审",  # "3." is a list number of the source, not a deadline
+    "社区初审后公示2天",                    # "2." likewise
+    "津贴标准为每人每月80元",                # 80 is the age, not an amount
+    "每年按百分之五十调整",                  # a percentage in words was not checked at all
+    "社区在收到材料后3-5个工作日内完成初审",  # the first number of a range was not checked
+    "社区初审后公示四周",                    # weeks were not checked
+])
+def test_a_number_must_come_from_the_source_with_its_kind_of_unit(claim):
+    """Before, any number anywhere in the cited source counted: its list numbers 1. 2. 3., an age for an amount."""
+    v = verify_answer(f"结论：{claim}[1]。", [HANDBOOK_STEPS], lambda *_: True, "老人怎么申请高龄津贴")
+    assert v.unsupported_numbers and "〔待核实〕" in v.text, v.text
+
+
+@pytest.mark.parametrize("claim", [
+    "年满80岁的老人可以申请高龄津贴", "社区在收到材料后五个工作日内完成初审", "社区初审后公示7天", "津贴标准为每人每月一百元",
+    "困难家庭一次性补助2万元", "困难家庭一次性补助20000元", "困难家庭一次性补助20,000元", "每年按5%调整", "每年按百分之五调整",
+])
+def test_the_same_number_written_another_way_is_supported(claim):
+    """2万元 / 20000元 for 两万元 were flagged: the check compared spellings, not values."""
+    v = verify_answer(f"结论：{claim}[1]。", [HANDBOOK_STEPS], lambda *_: True, "老人怎么申请高龄津贴")
+    assert not v.unsupported_numbers, v.text
+
+
+def test_ranges_in_the_source_support_both_ends():
+    v = verify_answer("结论：处5日以上10日以下拘留[1]。", ["处五至十日拘留。"], lambda *_: True, "会被拘留几天")
+    assert not v.unsupported_numbers, v.text
+
+
+def test_a_hotline_number_must_come_from_the_sources():
+    """'拨打12349热线' was shown unchecked: only numbers with a unit were looked at."""
+    src = ["第一时间提醒家属拨打110报警，也可以拨打12345政务服务热线。"]
+    v = verify_answer("结论：老人走失要第一时间拨打110报警，再拨打12349养老热线求助[1]。", src, lambda *_: True, "老人走失怎么办")
+    assert v.unsupported_numbers == ["12349"] and "110报警" in v.text
+    assert not verify_answer("结论：可以拨打12345政务服务热线反映[1]。", src, lambda *_: True).unsupported_numbers
