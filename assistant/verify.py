@@ -45,7 +45,7 @@ _TO = r"\s*(?:至|到|-|—|~|～|或者|或)\s*"
 # document number ("拨打12349"), also a fact to find in the sources
 NUMBER_WITH_UNIT = re.compile(
     rf"百分之({_AMOUNT})|((?:{_AMOUNT})(?:{_TO}(?:{_AMOUNT}))*)\s*({'|'.join(map(re.escape, UNIT_KINDS))})"
-    r"|(?<![\d.,])([0-9]{3,})(?![\d.,])")
+    r"|(?<![\d.,第])(?<!第\s)([0-9]{3,})(?![\d.,]|\s*[条款项章节编])")  # "第1067条" is an article, checked above
 # List numbers, headings and article labels in a source are no evidence for an amount or a deadline
 STRUCTURAL = re.compile(rf"第\s*(?:{_NUM})\s*[条款项章节编]|(?<![\d.])\d{{1,2}}\s*[.、．](?!\d)|[（(]\s*\d{{1,2}}\s*[)）]")
 

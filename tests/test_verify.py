@@ -362,3 +362,8 @@ def test_a_hotline_number_must_come_from_the_sources():
     v = verify_answer("结论：老人走失要第一时间拨打110报警，再拨打12349养老热线求助[1]。", src, lambda *_: True, "老人走失怎么办")
     assert v.unsupported_numbers == ["12349"] and "110报警" in v.text
     assert not verify_answer("结论：可以拨打12345政务服务热线反映[1]。", src, lambda *_: True).unsupported_numbers
+    # an article number in digits is an article reference, checked against the KB, not a hotline
+    law = ["第一千零六十七条 成年子女不履行赡养义务的，缺乏劳动能力的父母，有要求成年子女给付赡养费的权利。"]
+    for ref in ("第1067条", "第 1067 条"):
+        v = verify_answer(f"结论：根据《民法典》{ref}，父母有要求成年子女给付赡养费的权利[1]。", law, lambda *_: True)
+        assert not v.unsupported_numbers and ref in v.text, v.text
