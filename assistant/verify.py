@@ -290,6 +290,15 @@ def attribute(text: str, sources: list[str], question: str = "",
             if added and (best < 0 or scores[best] < min_support) and NOT_FOUND not in sentence:
                 removed.append(CITE.sub("", sentence).strip())
                 continue
+            if best >= 0 and scores[best] >= min_support:
+                # A marker to a source that does not support the sentence goes (its quote would be shown as the
+                # basis), and so do markers that all point to a weak source when another one says it (the
+                # neighbouring article of the same law shares half its words).
+                cited = [int(n) for n in CITE.findall(sentence) if 1 <= int(n) <= len(scores)]
+                weak = {n for n in cited if scores[n - 1] < min_support}
+                if cited and max(scores[n - 1] for n in cited) < scores[best] / 2:
+                    weak = set(cited)
+                sentence = CITE.sub(lambda m: "" if int(m.group(1)) in weak else m.group(0), sentence)
             if not CITE.search(sentence) and best >= 0 and scores[best] >= min_support:
                 sentence = re.sub(r"([。！？；]?)\s*$", lambda m: f"[{best + 1}]{m.group(1)}", sentence, count=1)
             kept.append(sentence)

@@ -367,3 +367,21 @@ def test_a_hotline_number_must_come_from_the_sources():
     for ref in ("第1067条", "第 1067 条"):
         v = verify_answer(f"结论：根据《民法典》{ref}，父母有要求成年子女给付赡养费的权利[1]。", law, lambda *_: True)
         assert not v.unsupported_numbers and ref in v.text, v.text
+
+
+def test_a_marker_to_a_source_that_does_not_support_the_sentence_is_moved_to_one_that_does():
+    """'…精神上慰藉的义务[3]' kept [3] (a handbook passage about a lost elder): the answer then quoted it as the basis."""
+    law14 = "第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务，照顾老年人的特殊需要。"
+    law18 = "第十八条 家庭成员应当关心老年人的精神需求，不得忽视、冷落老年人。与老年人分开居住的家庭成员，应当经常看望或者问候老年人。"
+    lost = "二、老人走失：第一时间提醒家属拨打110报警。找人不需要等满24小时，越早报警越好。"
+    raw = ("结论：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务[3]。\n"
+           "1. 与老年人分开居住的家庭成员，应当经常看望或者问候老年人[2][3]。")
+    v = verify_answer(raw, [law14, law18, lost], lambda *_: True, "子女不赡养老人怎么办")
+    assert v.text == ("结论：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务[1]。\n"
+                      "1. 与老年人分开居住的家庭成员，应当经常看望或者问候老年人[2]。"), v.text
+    assert v.used_sources == [1, 2]
+    # the neighbouring article alone is replaced by the one the sentence quotes; cited together, both stay
+    v2 = verify_answer(raw.replace("义务[3]", "义务[2]"), [law14, law18, lost], lambda *_: True, "子女不赡养老人怎么办")
+    assert v2.text.startswith("结论：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务[1]。"), v2.text
+    v3 = verify_answer(raw.replace("义务[3]", "义务[1][2]"), [law14, law18, lost], lambda *_: True, "子女不赡养老人怎么办")
+    assert v3.text.startswith("结论：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务[1][2]。"), v3.text
