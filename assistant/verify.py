@@ -32,7 +32,7 @@ _PATH = r"(?:\s*+(?:›\s*+)?第[零〇一二三四五六七八九十百千\d]+[
 _AND = r"\s*(?:[、，,]|和|及|以及|与|或者|或|至|到|-|—|~|～)\s*"
 _ARTICLES = rf"第\s*(?:{_NUM})(?:{_AND}(?:{_NUM}))*\s*条(?:{_AND}第\s*(?:{_NUM})(?:{_AND}(?:{_NUM}))*\s*条)*"
 LAW_ARTICLE = re.compile(
-    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{1,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*({_ARTICLES})"
+    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{1,24}}?(?:法典|法|条例))(?:(?<=》)(?:的|中|{_PATH}))?\s*({_ARTICLES})"
     rf"(?:\s*第\s*(?:{_NUM})\s*[款项])*")
 # A number is checked with its kind of unit: "80元" is not supported by "80周岁", nor "3个工作日" by a list's "3.".
 UNIT_KINDS = {"周岁": "age", "岁": "age", "万元": "money", "元": "money", "块钱": "money", "个工作日": "workday",
@@ -353,7 +353,7 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
         v.invalid_articles.append(f"{m.group(1)}{m.group(2)}")
         return m.group(0)[: m.start(2) - m.start()] + "相关规定"  # the number goes, any chapter path stays
 
-    v.text = LAW_ARTICLE.sub(check_article, v.text)
+    v.text = re.sub(r"相关规定(?:的)?规定", "相关规定", LAW_ARTICLE.sub(check_article, v.text))
     if v.invalid_articles:
         v.warnings.append("以下法条在知识库中查不到，已从回答中删除条号，请勿引用："
                           + "、".join(dict.fromkeys(v.invalid_articles)))
@@ -411,7 +411,7 @@ def remove_unknown_bare_articles(text: str, evidence: str, removed: list[str]) -
         removed.append(label)
         return ""
 
-    return BARE_ARTICLE.sub(check, text)
+    return re.sub(r"（\s*）|\(\s*\)", "", BARE_ARTICLE.sub(check, text))  # "（第四条）" leaves no "（）"
 
 
 SOURCE_ARTICLE = re.compile(r"^\s*(第[零〇一二三四五六七八九十百千]+条)")

@@ -385,3 +385,18 @@ def test_a_marker_to_a_source_that_does_not_support_the_sentence_is_moved_to_one
     assert v2.text.startswith("结论：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务[1]。"), v2.text
     v3 = verify_answer(raw.replace("义务[3]", "义务[1][2]"), [law14, law18, lost], lambda *_: True, "子女不赡养老人怎么办")
     assert v3.text.startswith("结论：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务[1][2]。"), v3.text
+
+
+@pytest.mark.parametrize("written,shown", [
+    ("根据《老年人权益保障法》的第九十九条，", "根据《老年人权益保障法》的相关规定，"),
+    ("根据《老年人权益保障法》中第九十九条，", "根据《老年人权益保障法》中相关规定，"),
+    ("根据《老年人权益保障法》第九十九条规定，", "根据《老年人权益保障法》相关规定，"),
+    ("《老年人权益保障法》（第九十九条）规定，", "《老年人权益保障法》规定，"),
+])
+def test_an_unknown_article_goes_without_leaving_debris(written, shown):
+    """Before: '《…》的，' / '《…》中，' (only the bare number went), '相关规定规定', '（）'."""
+    src = ["第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务。"]
+    v = verify_answer(f"结论：赡养人应当履行赡养义务[1]。\n1. {written}赡养人应当履行经济上供养的义务[1]。", src,
+                      lambda law, art: art == "第十四条", "子女不赡养老人怎么办")
+    assert f"1. {shown}赡养人" in v.text, v.text
+    assert "第九十九条" not in v.text
