@@ -102,7 +102,7 @@ def article_known(m: re.Match, article_exists: ArticleLookup, quoted: set[str] =
     "本法/该法第N条" is either quoted article text referring to its own law ("依照本法第五十一条", then a
     source has that number: ``quoted``) or the model's "该法" for the law it named last; that law must have it.
     """
-    articles = article_numbers(m.group(2))
+    articles = list(dict.fromkeys(article_numbers(m.group(2))))  # a looping "第十四条和第十四条和…": one lookup
     names = _law_names(m.group(1))
     if any(name in ("本法", "该法") for name in names):
         if set(articles) <= quoted:
