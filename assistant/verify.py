@@ -9,8 +9,9 @@
    the article number is removed from the shown text and a warning is added.
    Every other 《…》 must name a document in the knowledge base (or appear in the
    sources); an unknown one is removed with the phrase that introduces it.
-3. Numbers with a unit (ages, amounts, deadlines, percentages) must appear in
-   the cited sources (or the question); unsupported ones are marked 〔待核实〕.
+3. Numbers with a unit (ages, amounts, deadlines, percentages) and hotlines must appear
+   in the cited sources (or the question) with the same value and kind of unit (list
+   numbers and article labels are no evidence); unsupported ones are marked 〔待核实〕.
 """
 
 from __future__ import annotations
