@@ -446,10 +446,25 @@ def pick_hits(hits: list[Hit], mode: Mode, n: int) -> list[Hit]:
     return chosen
 
 
+_MARKER_NUMBERS = r"[0-9０-９]{1,2}(?:\s*(?:[,，、]|-|–|~|～)\s*[0-9０-９]{1,2})*"
+MARKER_VARIANT = re.compile(rf"[【［\[]\s*(?:资料|来源)?\s*({_MARKER_NUMBERS})\s*[】］\]]"
+                            rf"|[（(](?:资料|来源)\s*({_MARKER_NUMBERS})\s*[)）]")
+
+
 def normalise_markers(text: str) -> str:
-    """Small models write 【1】, ［1］ or [1][2] variants; bring them to [1]."""
-    text = re.sub(r"[【［\[]\s*(\d{1,2})\s*[】］\]]", r"[\1]", text)
-    return re.sub(r"\[(\d{1,2})\s*[,，、]\s*(\d{1,2})\]", r"[\1][\2]", text)
+    """Small models write 【1】, ［１］, [1,2,3], [1-3], [资料1] or （资料1） variants; bring them to [1][2]….
+
+    Every number must reach the marker check: "[1,2,7]" left as written showed a 7 that points to no source.
+    """
+    def repl(m: re.Match) -> str:
+        inner = (m.group(1) or m.group(2)).translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        numbers = []
+        for part in re.split(r"\s*[,，、]\s*", inner):
+            ends = [int(n) for n in re.findall(r"\d+", part)]
+            numbers += list(range(ends[0], ends[-1] + 1)) if 0 < ends[-1] - ends[0] < 10 else ends
+        return "".join(f"[{n}]" for n in numbers)
+
+    return MARKER_VARIANT.sub(repl, text)
 
 
 def referral(question: str) -> str:

@@ -9,8 +9,9 @@
    the article number is removed from the shown text and a warning is added.
    Every other 《…》 must name a document in the knowledge base (or appear in the
    sources); an unknown one is removed with the phrase that introduces it.
-3. Numbers with a unit (ages, amounts, deadlines, percentages) must appear in
-   the cited sources (or the question); unsupported ones are marked 〔待核实〕.
+3. Numbers with a unit (ages, amounts, deadlines, percentages) and hotlines must appear
+   in the cited sources (or the question) with the same value and kind of unit (list
+   numbers and article labels are no evidence); unsupported ones are marked 〔待核实〕.
 """
 
 from __future__ import annotations
@@ -27,10 +28,27 @@ _NUM = r"[0-9０-９]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百�
 # path between the title and the article, as the sources' own locations read, may be copied by the model)
 # (possessive quantifiers and names without 第: no backtracking blow-up on a long run of chapter headings)
 _PATH = r"(?:\s*+(?:›\s*+)?第[零〇一二三四五六七八九十百千\d]+[编分章节](?:(?!第)[\u4e00-\u9fff、 ]){0,24}+)*+\s*+(?:›\s*+)?"
+# One article or several: 第十四条 / 第十四、十五条 / 第14至16条 / 第十四条和第十五条 (every number is checked);
+# a 款/项 after it belongs to the reference too, so it goes with an unknown article's number.
+_AND = r"\s*(?:[、，,]|和|及|以及|与|或者|或|至|到|-|—|~|～)\s*"
+_ARTICLES = rf"第\s*(?:{_NUM})(?:{_AND}(?:{_NUM}))*\s*条(?:{_AND}第\s*(?:{_NUM})(?:{_AND}(?:{_NUM}))*\s*条)*"
 LAW_ARTICLE = re.compile(
-    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{1,24}}?(?:法典|法|条例))(?:(?<=》){_PATH})?\s*(第\s*(?:{_NUM})\s*条)")
+    rf"(《[^《》]{{2,40}}》|[\u4e00-\u9fff]{{1,24}}?(?:法典|法|条例))(?:(?<=》)(?:的|中|{_PATH}))?\s*({_ARTICLES})"
+    rf"(?:\s*第\s*(?:{_NUM})\s*[款项])*")
+# A number is checked with its kind of unit: "80元" is not supported by "80周岁", nor "3个工作日" by a list's "3.".
+UNIT_KINDS = {"周岁": "age", "岁": "age", "万元": "money", "元": "money", "块钱": "money", "个工作日": "workday",
+              "工作日": "workday", "日内": "day", "日": "day", "天": "day", "号": "day", "小时": "hour", "个星期": "week",
+              "星期": "week", "周": "week", "个月": "month", "月": "month", "年": "year", "%": "percent", "％": "percent",
+              "倍": "times", "人": "people", "名": "people", "次": "count", "平方米": "area", "平米": "area"}
+_AMOUNT = r"[0-9０-９]+(?:,[0-9]{3})*(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万]+"
+_TO = r"\s*(?:至|到|-|—|~|～|或者|或)\s*"
+# "3-5个工作日" checks both ends; "百分之五" is a percentage too; a bare run of 3+ digits is a hotline or a
+# document number ("拨打12349"), also a fact to find in the sources
 NUMBER_WITH_UNIT = re.compile(
-    rf"({_NUM})\s*(周岁|岁|元|万元|块钱|日内|日|天|个工作日|工作日|小时|个月|月|年|%|％|倍|人|次|平方米)")
+    rf"百分之({_AMOUNT})|((?:{_AMOUNT})(?:{_TO}(?:{_AMOUNT}))*)\s*({'|'.join(map(re.escape, UNIT_KINDS))})"
+    r"|(?<![\d.,第])(?<!第\s)([0-9]{3,})(?![\d.,]|\s*[条款项章节编])")  # "第1067条" is an article, checked above
+# List numbers, headings and article labels in a source are no evidence for an amount or a deadline
+STRUCTURAL = re.compile(rf"第\s*(?:{_NUM})\s*[条款项章节编]|(?<![\d.])\d{{1,2}}\s*[.、．](?!\d)|[（(]\s*\d{{1,2}}\s*[)）]")
 
 TITLE_PHRASE = re.compile(r"(根据|依据|依照|按照|参照)?《([^《》]{2,40})》(相关规定|的规定|规定|明确)?([，,]?)")
 
@@ -57,8 +75,14 @@ class Verification:
         return len(self.invalid_articles) >= 2 or (not self.used_sources) or len(self.text.strip()) < 8
 
 
+def article_numbers(label: str) -> list[str]:
+    """'第十四、十五条' / '第14条至第16条' -> ['第十四条', '第十五条'] / ['第十四条', '第十六条'] (a range's ends)."""
+    return [normalise_article(f"第{n}条") for n in re.findall(_NUM, label)]
+
+
 def normalise_article(label: str) -> str:
-    """'第 18 条' / '第十八条' -> '第十八条' (how the law database numbers articles)."""
+    """'第 18 条' / '第十八条' -> '第十八条' (how the law database numbers articles); of a list, the first."""
+    label = re.match(rf"第\s*(?:{_NUM})\s*", label).group(0) + "条"
     inner = re.sub(r"\s+", "", label)[1:-1]
     if inner.isdigit():
         return f"第{to_cn_numeral(int(inner))}条"
@@ -66,15 +90,36 @@ def normalise_article(label: str) -> str:
     return f"第{to_cn_numeral(int(digits))}条" if digits.isdigit() else f"第{inner}条"
 
 
-def article_known(m: re.Match, article_exists: ArticleLookup) -> bool:
-    """Does a LAW_ARTICLE match name an article that is in the knowledge base?"""
-    law = m.group(1).strip("《》").removeprefix("中华人民共和国")
-    article = normalise_article(m.group(2))
+def _law_names(named: str) -> list[str]:
+    """The names a LAW_ARTICLE's law part may be: 《…》 as written, otherwise its tails."""
+    law = named.strip("《》").removeprefix("中华人民共和国")
     # Without 《》 the match may start with unrelated words ("依据老年人权益保障法"): try its tails.
-    names = [law] if m.group(1).startswith("《") else [law[i:] for i in range(len(law) - 1)]
+    return [law] if named.startswith("《") else [law[i:] for i in range(len(law) - 1)]
+
+
+def article_known(m: re.Match, article_exists: ArticleLookup, quoted: set[str] = frozenset()) -> bool:
+    """Does a LAW_ARTICLE match name an article that is in the knowledge base?
+
+    "本法/该法第N条" is either quoted article text referring to its own law ("依照本法第五十一条", then a
+    source has that number: ``quoted``) or the model's "该法" for the law it named last; that law must have it.
+    """
+    articles = list(dict.fromkeys(article_numbers(m.group(2))))  # a looping "第十四条和第十四条和…": one lookup
+    names = _law_names(m.group(1))
     if any(name in ("本法", "该法") for name in names):
-        return True  # "依照本法第五十一条" is quoted article text referring to its own law
-    return any(article_exists(name, article) for name in names)
+        if set(articles) <= quoted:
+            return True
+        laws = [(n.start(), n.group(1)) for n in LAW_ARTICLE.finditer(m.string, 0, m.start())
+                if not n.group(1).endswith(("本法", "该法"))]
+        laws += [(t.start(), f"《{t.group(2)}》") for t in TITLE_PHRASE.finditer(m.string, 0, m.start())]
+        if not laws:
+            return False
+        names = _law_names(max(laws)[1])
+    return all(any(article_exists(name, article) for name in names) for article in articles)
+
+
+def article_labels(text: str) -> set[str]:
+    """The article numbers a text mentions, normalised: {"第三十七条", …}."""
+    return {normalise_article(m.group(0).rstrip(":：")) for m in BARE_ARTICLE.finditer(_digits_normalised(text))}
 
 
 def unknown_titles(text: str, title_exists: TitleLookup, evidence: str = "") -> list[str]:
@@ -246,6 +291,15 @@ def attribute(text: str, sources: list[str], question: str = "",
             if added and (best < 0 or scores[best] < min_support) and NOT_FOUND not in sentence:
                 removed.append(CITE.sub("", sentence).strip())
                 continue
+            if best >= 0 and scores[best] >= min_support:
+                # A marker to a source that does not support the sentence goes (its quote would be shown as the
+                # basis), and so do markers that all point to a weak source when another one says it (the
+                # neighbouring article of the same law shares half its words).
+                cited = [int(n) for n in CITE.findall(sentence) if 1 <= int(n) <= len(scores)]
+                weak = {n for n in cited if scores[n - 1] < min_support}
+                if cited and max(scores[n - 1] for n in cited) < scores[best] / 2:
+                    weak = set(cited)
+                sentence = CITE.sub(lambda m: "" if int(m.group(1)) in weak else m.group(0), sentence)
             if not CITE.search(sentence) and best >= 0 and scores[best] >= min_support:
                 sentence = re.sub(r"([。！？；]?)\s*$", lambda m: f"[{best + 1}]{m.group(1)}", sentence, count=1)
             kept.append(sentence)
@@ -292,13 +346,15 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
         v.warnings.append(f"已删除 {len(v.removed_markers)} 个指向不存在资料的引用标记：{'、'.join(v.removed_markers)}")
 
     # 2. law articles
+    quoted = article_labels(" ".join(sources))
+
     def check_article(m: re.Match) -> str:
-        if article_known(m, article_exists):
+        if article_known(m, article_exists, quoted):
             return m.group(0)
         v.invalid_articles.append(f"{m.group(1)}{m.group(2)}")
         return m.group(0)[: m.start(2) - m.start()] + "相关规定"  # the number goes, any chapter path stays
 
-    v.text = LAW_ARTICLE.sub(check_article, v.text)
+    v.text = re.sub(r"相关规定(?:的)?规定", "相关规定", LAW_ARTICLE.sub(check_article, v.text))
     if v.invalid_articles:
         v.warnings.append("以下法条在知识库中查不到，已从回答中删除条号，请勿引用："
                           + "、".join(dict.fromkeys(v.invalid_articles)))
@@ -325,10 +381,11 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
 
     # 3. numbers must come from the cited sources (or from the question itself)
     cited = [sources[n - 1] for n in v.used_sources] or sources
-    evidence = _digits_normalised(" ".join(cited) + " " + question)
+    evidence = quantities(" ".join(cited) + " " + question)
 
     def check_number(m: re.Match) -> str:
-        if _number_forms(m.group(1)) & _number_tokens(evidence):
+        if all(q in evidence or (q[0], None) in evidence or (q[1] is None and q[0] in {e[0] for e in evidence})
+               for q in _quantities(m)):
             return m.group(0)
         v.unsupported_numbers.append(m.group(0))
         return m.group(0) + "〔待核实〕"
@@ -345,7 +402,7 @@ BARE_ARTICLE = re.compile(rf"第\s*(?:{_NUM})\s*条[:：]?")
 
 def remove_unknown_bare_articles(text: str, evidence: str, removed: list[str]) -> str:
     """Drop article numbers that name no law and appear in no source ("[3] 第四条：<a handbook passage>")."""
-    known = {normalise_article(m.group(0).rstrip(":：")) for m in BARE_ARTICLE.finditer(_digits_normalised(evidence))}
+    known = article_labels(evidence)
     named = [range(m.start(), m.end()) for m in LAW_ARTICLE.finditer(text)]  # checked against the KB above
 
     def check(m: re.Match) -> str:
@@ -355,7 +412,7 @@ def remove_unknown_bare_articles(text: str, evidence: str, removed: list[str]) -
         removed.append(label)
         return ""
 
-    return BARE_ARTICLE.sub(check, text)
+    return re.sub(r"（\s*）|\(\s*\)", "", BARE_ARTICLE.sub(check, text))  # "（第四条）" leaves no "（）"
 
 
 SOURCE_ARTICLE = re.compile(r"^\s*(第[零〇一二三四五六七八九十百千]+条)")
@@ -372,7 +429,7 @@ def fix_article_numbers(text: str, sources: list[str], v: Verification, article_
     def fix(sentence: str) -> str:
         refs = list(LAW_ARTICLE.finditer(sentence))
         markers = set(CITE.findall(sentence))
-        if len(refs) != 1 or len(markers) != 1:
+        if len(refs) != 1 or len(markers) != 1 or len(article_numbers(refs[0].group(2))) != 1:
             return sentence
         ref, k = refs[0], int(markers.pop())
         if not 1 <= k <= len(sources) or "本法" in ref.group(1) or "该法" in ref.group(1):
@@ -400,23 +457,29 @@ def _digits_normalised(text: str) -> str:
     return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
 
 
-def _number_tokens(text: str) -> set[str]:
-    return set(re.findall(_NUM, text))
+def _value(num: str) -> float | None:
+    num = _digits_normalised(num).replace(",", "")
+    return float(num) if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", num) else cn_to_int(num)
 
 
-def _number_forms(num: str) -> set[str]:
-    """'15' -> {'15', '十五'}; '十五' -> {'十五', '15'} so either spelling in a source counts."""
-    num = _digits_normalised(num)
-    forms = {num}
-    if num.isdigit():
-        forms.add(to_cn_numeral(int(num)))
-        if num.startswith("2"):  # 两 vs 二
-            forms.add(to_cn_numeral(int(num)).replace("二", "两", 1))
-    else:
-        value = cn_to_int(num)
-        if value is not None:
-            forms.add(str(value))
-    return forms
+def _quantities(m: re.Match) -> list[tuple[float | None, str]]:
+    """A NUMBER_WITH_UNIT match as (value, kind of unit) pairs: "1.5万元" -> [(15000, "money")]."""
+    if m.group(1):
+        return [(_value(m.group(1)), "percent")]
+    if m.group(4):
+        return [(_value(m.group(4)), None)]
+    scale = 10000 if m.group(3) == "万元" else 1
+    return [(None if (x := _value(n)) is None else x * scale, UNIT_KINDS[m.group(3)])
+            for n in re.findall(_AMOUNT, m.group(2))]
+
+
+def quantities(text: str) -> set[tuple[float | None, str | None]]:
+    """What a text can support: its numbers with their kind of unit, and its bare digits (a table's "100")
+    with the kind None; list numbers and article labels do not count."""
+    text = STRUCTURAL.sub(" ", text)
+    found = {q for m in NUMBER_WITH_UNIT.finditer(text) for q in _quantities(m)}
+    bare = NUMBER_WITH_UNIT.sub(" ", text)
+    return found | {(_value(n), None) for n in re.findall(r"[0-9０-９]+(?:,[0-9]{3})*(?:\.[0-9]+)?", bare)}
 
 
 def cn_to_int(text: str) -> int | None:

@@ -229,3 +229,14 @@ def test_a_loop_inside_nested_numbering_is_cut():
     assert cut_repetition(nested).count(same) == 1
     doubled = "结论：及时报告[1]。\n" + "".join(f"{i}. {i}. {same}\n" for i in range(1, 5))
     assert cut_repetition(doubled).count(same) == 1
+
+
+@pytest.mark.parametrize("written,expected", [
+    ("[1,2,3]", "[1][2][3]"), ("[1，2，7]", "[1][2][7]"), ("[1-3]", "[1][2][3]"), ("[资料1]", "[1]"), ("【资料2】", "[2]"),
+    ("（资料1）", "[1]"), ("[来源1]", "[1]"), ("［１］", "[1]"), ("[１]", "[1]"), ("【1,2】", "[1][2]"),
+])
+def test_marker_variants_become_checkable_markers(written, expected):
+    """'[1,2,7]' stayed as written: the check never saw the 7, which was shown pointing to no source."""
+    from assistant.answer import normalise_markers
+
+    assert normalise_markers(f"应当经常看望老年人{written}。") == f"应当经常看望老年人{expected}。"
