@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from assistant.answer import Answerer
-from assistant.verify import CITE, LAW_ARTICLE, article_known, unknown_titles
+from assistant.verify import CITE, LAW_ARTICLE, article_known, article_labels, unknown_titles
 from eval.common import DATA_DIR, load_jsonl
 
 
@@ -34,8 +34,10 @@ def has_key_facts(text: str, groups: list[list[str]]) -> bool:
     return all(any(alt in text for alt in group) for group in groups)
 
 
-def invented_articles(text: str, exists) -> list[str]:
-    return [m.group(0) for m in LAW_ARTICLE.finditer(text) if not article_known(m, exists)]
+def invented_articles(text: str, exists, sources: str = "") -> list[str]:
+    """"本法第N条" counts as quoted when a shown source mentions that article, as the verifier decides."""
+    quoted = article_labels(sources)
+    return [m.group(0) for m in LAW_ARTICLE.finditer(text) if not article_known(m, exists, quoted)]
 
 
 def invented_titles(answer, title_exists) -> list[str]:
@@ -50,7 +52,8 @@ def score(a, item: dict, answerer: Answerer) -> dict:
         "id": item["id"], "q": item["q"], "mode": a.mode, "refused": a.refused, "extractive": a.extractive,
         "key_facts": has_key_facts(a.answer, item["key_facts"]) if "key_facts" in item else None,
         "citations_valid": all(1 <= n <= len(a.sources) for n in markers),
-        "invented": invented_articles(a.answer, answerer.retriever.article_exists),
+        "invented": invented_articles(a.answer, answerer.retriever.article_exists,
+                                      " ".join(s.hit.text for s in a.sources)),
         "invented_titles": invented_titles(a, answerer.retriever.title_exists),
         "ttft_ms": a.timings.get("ttft_ms"), "tokens_per_s": a.timings.get("tokens_per_s"), "warnings": a.warnings,
         # kept so the checks after generation can be replayed without the LLM (``replay``)
