@@ -379,7 +379,8 @@ class Answerer:
             raw = cut
         raw = normalise_markers(raw)
         texts = [s.hit.text for s in ans.sources]
-        v = verify_answer(raw, texts, self.retriever.article_exists, ans.question, self.title_lookup(ans.sources))
+        v = verify_answer(raw, texts, self.retriever.article_exists, ans.question, self.title_lookup(ans.sources),
+                          [s.hit.title for s in ans.sources])
         ans.warnings += v.warnings
         text = v.text if v.text.startswith("结论") else f"结论：{v.text}"  # one fixed shape, whatever the model did
         head, _, rest = text.partition("\n")

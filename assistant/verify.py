@@ -327,7 +327,7 @@ def _renumber(lines: list[str]) -> list[str]:
 
 
 def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, question: str = "",
-                  title_exists: TitleLookup | None = None) -> Verification:
+                  title_exists: TitleLookup | None = None, source_titles: list[str] | None = None) -> Verification:
     v = Verification(text=text)
     n_sources = len(sources)
 
@@ -377,7 +377,7 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
     v.used_sources = sorted({int(n) for n in CITE.findall(v.text)} | set(declared))
 
     # 2b. "根据…第六百六十七条，<the text of 第六百七十七条>[3]": the number must be that of the article quoted
-    v.text = fix_article_numbers(v.text, sources, v, article_exists)
+    v.text = fix_article_numbers(v.text, sources, v, article_exists, source_titles)
 
     # 3. numbers must come from the cited sources (or from the question itself)
     cited = [sources[n - 1] for n in v.used_sources] or sources
@@ -418,13 +418,15 @@ def remove_unknown_bare_articles(text: str, evidence: str, removed: list[str]) -
 SOURCE_ARTICLE = re.compile(r"^\s*(第[零〇一二三四五六七八九十百千]+条)")
 
 
-def fix_article_numbers(text: str, sources: list[str], v: Verification, article_exists: ArticleLookup) -> str:
+def fix_article_numbers(text: str, sources: list[str], v: Verification, article_exists: ArticleLookup,
+                        source_titles: list[str] | None = None) -> str:
     """A sentence citing one article number and one law source [k] must use that source's own number.
 
     Small models copy a law article's text correctly and give it a neighbour's number; the number
     exists, so the existence check passes. When the sentence is mostly that source's words, the
     source's own number replaces the wrong one (with a warning) — unless the written number is one the
-    source itself refers to ("依照本法第二十条"), or the law named has no article with the source's number.
+    source itself refers to ("依照本法第二十条"), or the law named has no article with the source's number,
+    or (when ``source_titles`` are known) the source is an article of another law.
     """
     def fix(sentence: str) -> str:
         refs = list(LAW_ARTICLE.finditer(sentence))
@@ -435,6 +437,8 @@ def fix_article_numbers(text: str, sources: list[str], v: Verification, article_
         if not 1 <= k <= len(sources) or "本法" in ref.group(1) or "该法" in ref.group(1):
             return sentence
         source = sources[k - 1]
+        if source_titles and not _names_law(ref.group(1), source_titles[k - 1]):
+            return sentence  # 《民法典》 on 老年人权益保障法's words: its 第十四条 would be another article
         label = SOURCE_ARTICLE.match(source)
         said = normalise_article(ref.group(2))
         if not label or label.group(1) == said:
@@ -451,6 +455,12 @@ def fix_article_numbers(text: str, sources: list[str], v: Verification, article_
         return fixed
 
     return "\n".join("".join(fix(s) for s in SENTENCE_END.split(line)) for line in text.split("\n"))
+
+
+def _names_law(named: str, title: str) -> bool:
+    """Does a reference's law part ("《民法典》", "根据老年人权益保障法") name the document titled ``title``?"""
+    bare = title.strip("《》").removeprefix("中华人民共和国")
+    return bool(bare) and named.strip("《》").removeprefix("中华人民共和国").endswith(bare)
 
 
 def _digits_normalised(text: str) -> str:

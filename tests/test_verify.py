@@ -218,6 +218,22 @@ def test_an_item_that_says_not_found_goes_with_what_it_goes_on_to_say():
     v = verify_answer(raw, src, lambda *_: True, "儿子结婚后不让老人住原来的房子，这合法吗")
     assert "该条" not in v.text and "因此" not in v.text
 
+def test_an_article_number_is_only_corrected_to_a_source_of_the_law_it_names():
+    """《民法典》 written on the words of 老年人权益保障法第十四条: "correcting" it to 《民法典》第十四条 (a real
+    article about 民事权利能力) would make a wrong citation out of a real one."""
+    src = ["第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务，照顾老年人的特殊需要。"]
+    raw = ("结论：子女要赡养老人[1]。\n1. 《民法典》第一千零六十七条规定，赡养人应当履行对老年人经济上供养、"
+           "生活上照料和精神上慰藉的义务[1]。")
+    titles = ["中华人民共和国老年人权益保障法"]
+    v = verify_answer(raw, src, lambda law, art: True, "子女不赡养老人怎么办", source_titles=titles)
+    assert "《民法典》第一千零六十七条" in v.text and "第十四条" not in v.text
+    assert not any("条号不符" in w for w in v.warnings)
+    # the same sentence naming the source's own law is corrected, with or without 《》 and 中华人民共和国
+    for named in ("《中华人民共和国老年人权益保障法》", "《老年人权益保障法》", "根据老年人权益保障法"):
+        fixed = verify_answer(raw.replace("《民法典》", named), src, lambda law, art: True, "", source_titles=titles)
+        assert "第十四条" in fixed.text and any("条号不符" in w for w in fixed.warnings)
+
+
 def test_an_article_written_with_its_chapter_path_is_checked_and_its_number_must_match_the_quote():
     """'《民法典》第三编合同第十二章借款合同第六百六十七条' is an article reference like any other."""
     src = ["第六百七十七条 借款人提前返还借款的，除当事人另有约定外，应当按照实际借款的期间计算利息。"]
