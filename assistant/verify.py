@@ -54,6 +54,7 @@ TITLE_PHRASE = re.compile(r"(根据|依据|依照|按照|参照)?《([^《》]{2
 
 # Article lookup: (law name without 《》, "第十八条") -> True if it exists in the KB
 ArticleLookup = Callable[[str, str], bool]
+LocationLookup = Callable[[str, str], list[str]]  # (law, 第N条) -> the article's locations ("第一编 总则 › … › 第N条")
 # Title lookup: "民法典" / "中华人民共和国个人所得税法" -> True if a KB document has that title
 TitleLookup = Callable[[str], bool]
 
@@ -64,6 +65,7 @@ class Verification:
     warnings: list[str] = field(default_factory=list)
     removed_markers: list[str] = field(default_factory=list)
     invalid_articles: list[str] = field(default_factory=list)
+    wrong_paths: list[str] = field(default_factory=list)  # a real article under 编/章 it is not in
     unknown_bare_articles: list[str] = field(default_factory=list)  # "第四条" with no law named, in no source
     invalid_titles: list[str] = field(default_factory=list)
     unsupported_numbers: list[str] = field(default_factory=list)
@@ -115,6 +117,17 @@ def article_known(m: re.Match, article_exists: ArticleLookup, quoted: set[str] =
             return False
         names = _law_names(max(laws)[1])
     return all(any(article_exists(name, article) for name in names) for article in articles)
+
+
+def path_matches(m: re.Match, article_locations: LocationLookup) -> bool:
+    """The 编/章/节 written between a law's name and its article ("《民法典》第一编…第二章…第九十九条") must be
+    in that article's own location in the KB; a reference written without them matches."""
+    written = re.findall(r"第[零〇一二三四五六七八九十百千\d]+[编分章节]", m.string[m.end(1) : m.start(2)])
+    if not written:
+        return True
+    article = article_numbers(m.group(2))[0]
+    locations = [loc for name in _law_names(m.group(1)) for loc in article_locations(name, article)]
+    return not locations or any(all(label in loc for label in written) for loc in locations)
 
 
 def article_labels(text: str) -> set[str]:
@@ -327,7 +340,8 @@ def _renumber(lines: list[str]) -> list[str]:
 
 
 def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, question: str = "",
-                  title_exists: TitleLookup | None = None, source_titles: list[str] | None = None) -> Verification:
+                  title_exists: TitleLookup | None = None, source_titles: list[str] | None = None,
+                  article_locations: LocationLookup | None = None) -> Verification:
     v = Verification(text=text)
     n_sources = len(sources)
 
@@ -350,6 +364,9 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
 
     def check_article(m: re.Match) -> str:
         if article_known(m, article_exists, quoted):
+            if article_locations is not None and not path_matches(m, article_locations):
+                v.wrong_paths.append(m.group(0))
+                return m.group(1) + m.string[m.start(2) : m.end()]  # the article is real; its 编/章 are not
             return m.group(0)
         v.invalid_articles.append(f"{m.group(1)}{m.group(2)}")
         return m.group(0)[: m.start(2) - m.start()] + "相关规定"  # the number goes, any chapter path stays
@@ -358,6 +375,8 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
     if v.invalid_articles:
         v.warnings.append("以下法条在知识库中查不到，已从回答中删除条号，请勿引用："
                           + "、".join(dict.fromkeys(v.invalid_articles)))
+    if v.wrong_paths:
+        v.warnings.append("以下法条写的编、章与法律原文不符，已删去编章，只保留条号：" + "、".join(dict.fromkeys(v.wrong_paths)))
 
     # 2a. "第四条：…" with no law named: the number must be one a source or the question has
     v.text = remove_unknown_bare_articles(v.text, " ".join(sources) + question, v.unknown_bare_articles)

@@ -218,6 +218,25 @@ def test_an_item_that_says_not_found_goes_with_what_it_goes_on_to_say():
     v = verify_answer(raw, src, lambda *_: True, "儿子结婚后不让老人住原来的房子，这合法吗")
     assert "该条" not in v.text and "因此" not in v.text
 
+def test_a_real_article_under_an_invented_chapter_loses_the_chapter(library):
+    """'《老年人权益保障法》第五章第十四条': the article is real, but it is in 第二章; the path the model made
+    up goes, the reference to the real article stays."""
+    from knowledge.retrieve import HybridRetriever
+
+    retriever = HybridRetriever(library)
+    src = ["第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务，照顾老年人的特殊需要。"]
+    raw = "结论：子女要赡养老人[1]。\n1. 根据《老年人权益保障法》{path}第十四条，赡养人应当履行对老年人经济上供养的义务[1]。"
+    for wrong in ("第五章", "第二编第二章", "第五章 法律责任 › "):
+        v = verify_answer(raw.format(path=wrong), src, retriever.article_exists, "",
+                          article_locations=retriever.article_locations)
+        assert "根据《老年人权益保障法》第十四条，赡养人" in v.text, v.text
+        assert v.wrong_paths and any("编、章" in w for w in v.warnings)
+    for right in ("第二章", "第二章家庭赡养与扶养", " › 第二章 家庭赡养与扶养 › ", ""):
+        v = verify_answer(raw.format(path=right), src, retriever.article_exists, "",
+                          article_locations=retriever.article_locations)
+        assert f"《老年人权益保障法》{right}第十四条" in v.text and not v.wrong_paths
+
+
 def test_an_article_number_is_only_corrected_to_a_source_of_the_law_it_names():
     """《民法典》 written on the words of 老年人权益保障法第十四条: "correcting" it to 《民法典》第十四条 (a real
     article about 民事权利能力) would make a wrong citation out of a real one."""
