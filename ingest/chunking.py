@@ -95,24 +95,16 @@ def _location(path: list[str], page: int | None, fallback: str = "正文") -> st
 def _article_chunk(doc: LoadedDocument, block: Block, path: list[str]) -> Chunk:
     label = block.label or ""
     text = f"{label} {block.text.strip()}".strip()
-    meta = {"article": label, "path": path, "law": doc.title}
-    if block.page is not None:
-        meta["page"] = block.page
-    return Chunk(
-        text=text,
-        index_text=normalize(f"{doc.title} {' '.join(path)} {text}"),
-        title=doc.title,
-        doc_type=doc.doc_type,
-        source=doc.source,
-        location=_location(path + [label], block.page),
-        meta=meta,
-    )
+    return _whole_chunk(doc, block, text, path, path + [label], {"article": label, "path": path, "law": doc.title})
 
 
 def _qa_chunk(doc: LoadedDocument, block: Block, path: list[str]) -> Chunk:
     """A question with its answer, whatever its length: the answer is never cut off from it."""
-    text = block.text.strip()
-    meta: dict = {"path": path, "question": block.label or ""}
+    return _whole_chunk(doc, block, block.text.strip(), path, path, {"path": path, "question": block.label or ""})
+
+
+def _whole_chunk(doc: LoadedDocument, block: Block, text: str, path: list[str], where: list[str], meta: dict) -> Chunk:
+    """A block that is one chunk, never split, located by its heading path."""
     if block.page is not None:
         meta["page"] = block.page
     return Chunk(
@@ -121,7 +113,7 @@ def _qa_chunk(doc: LoadedDocument, block: Block, path: list[str]) -> Chunk:
         title=doc.title,
         doc_type=doc.doc_type,
         source=doc.source,
-        location=_location(path, block.page),
+        location=_location(where, block.page),
         meta=meta,
     )
 
