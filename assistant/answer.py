@@ -380,7 +380,7 @@ class Answerer:
         raw = normalise_markers(raw)
         texts = [s.hit.text for s in ans.sources]
         v = verify_answer(raw, texts, self.retriever.article_exists, ans.question, self.title_lookup(ans.sources),
-                          [s.hit.title for s in ans.sources], self.retriever.article_locations)
+                          [s.hit.title for s in ans.sources], self.retriever.find_article)
         ans.warnings += v.warnings
         text = v.text if v.text.startswith("结论") else f"结论：{v.text}"  # one fixed shape, whatever the model did
         head, _, rest = text.partition("\n")

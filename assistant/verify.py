@@ -54,7 +54,8 @@ TITLE_PHRASE = re.compile(r"(根据|依据|依照|按照|参照)?《([^《》]{2
 
 # Article lookup: (law name without 《》, "第十八条") -> True if it exists in the KB
 ArticleLookup = Callable[[str, str], bool]
-LocationLookup = Callable[[str, str], list[str]]  # (law, 第N条) -> the article's locations ("第一编 总则 › … › 第N条")
+# (law, 第N条) -> the article's chunks in the KB, each with .location ("第一编 总则 › … › 第N条") and .text
+ArticleFinder = Callable[[str, str], list]
 # Title lookup: "民法典" / "中华人民共和国个人所得税法" -> True if a KB document has that title
 TitleLookup = Callable[[str], bool]
 
@@ -66,6 +67,7 @@ class Verification:
     removed_markers: list[str] = field(default_factory=list)
     invalid_articles: list[str] = field(default_factory=list)
     wrong_paths: list[str] = field(default_factory=list)  # a real article under 编/章 it is not in
+    wrong_clauses: list[str] = field(default_factory=list)  # a real article with a 款/项 it does not have
     unknown_bare_articles: list[str] = field(default_factory=list)  # "第四条" with no law named, in no source
     invalid_titles: list[str] = field(default_factory=list)
     unsupported_numbers: list[str] = field(default_factory=list)
@@ -119,15 +121,46 @@ def article_known(m: re.Match, article_exists: ArticleLookup, quoted: set[str] =
     return all(any(article_exists(name, article) for name in names) for article in articles)
 
 
-def path_matches(m: re.Match, article_locations: LocationLookup) -> bool:
+def _found(m: re.Match, find_article: ArticleFinder) -> list:
+    article = article_numbers(m.group(2))[0]
+    return [hit for name in _law_names(m.group(1)) for hit in find_article(name, article)]
+
+
+def path_matches(m: re.Match, find_article: ArticleFinder) -> bool:
     """The 编/章/节 written between a law's name and its article ("《民法典》第一编…第二章…第九十九条") must be
     in that article's own location in the KB; a reference written without them matches."""
     written = re.findall(r"第[零〇一二三四五六七八九十百千\d]+[编分章节]", m.string[m.end(1) : m.start(2)])
     if not written:
         return True
-    article = article_numbers(m.group(2))[0]
-    locations = [loc for name in _law_names(m.group(1)) for loc in article_locations(name, article)]
+    locations = [hit.location for hit in _found(m, find_article)]
     return not locations or any(all(label in loc for label in written) for loc in locations)
+
+
+_ITEM_LINE = re.compile(r"^\s*[（(][零〇一二三四五六七八九十]+[）)]")
+_CLAUSE = re.compile(rf"第\s*({_NUM})\s*([款项])")
+
+
+def clauses_exist(m: re.Match, find_article: ArticleFinder) -> bool:
+    """"第十四条第九款" / "第三十条第二款第二项": the article's text in the KB must have that 款 (a paragraph)
+    and 项 (an item "（二）" of that paragraph). Checked for a single article only."""
+    wanted = {kind: _value(n) for n, kind in _CLAUSE.findall(m.string[m.end(2) : m.end()])}
+    if not wanted or len(article_numbers(m.group(2))) != 1:
+        return True
+    texts = [hit.text for hit in _found(m, find_article)]
+    for text in texts:
+        items_per_clause: list[int] = []
+        for line in text.split("\n"):
+            if _ITEM_LINE.match(line) and items_per_clause:
+                items_per_clause[-1] += 1
+            elif line.strip():
+                items_per_clause.append(0)
+        clause = wanted.get("款")
+        if clause is not None and not 1 <= clause <= len(items_per_clause):
+            continue
+        items = items_per_clause[int(clause) - 1] if clause is not None else max(items_per_clause, default=0)
+        if "项" not in wanted or 1 <= wanted["项"] <= items:
+            return True
+    return not texts
 
 
 def article_labels(text: str) -> set[str]:
@@ -341,7 +374,7 @@ def _renumber(lines: list[str]) -> list[str]:
 
 def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, question: str = "",
                   title_exists: TitleLookup | None = None, source_titles: list[str] | None = None,
-                  article_locations: LocationLookup | None = None) -> Verification:
+                  find_article: ArticleFinder | None = None) -> Verification:
     v = Verification(text=text)
     n_sources = len(sources)
 
@@ -364,10 +397,16 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
 
     def check_article(m: re.Match) -> str:
         if article_known(m, article_exists, quoted):
-            if article_locations is not None and not path_matches(m, article_locations):
+            if find_article is None:
+                return m.group(0)
+            shown = m.group(0)
+            if not clauses_exist(m, find_article):
+                v.wrong_clauses.append(shown)
+                shown = shown[: m.end(2) - m.start()]  # the article is real; its 款/项 are not
+            if not path_matches(m, find_article):
                 v.wrong_paths.append(m.group(0))
-                return m.group(1) + m.string[m.start(2) : m.end()]  # the article is real; its 编/章 are not
-            return m.group(0)
+                shown = m.group(1) + shown[m.start(2) - m.start() :]  # the article is real; its 编/章 are not
+            return shown
         v.invalid_articles.append(f"{m.group(1)}{m.group(2)}")
         return m.group(0)[: m.start(2) - m.start()] + "相关规定"  # the number goes, any chapter path stays
 
@@ -375,6 +414,8 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
     if v.invalid_articles:
         v.warnings.append("以下法条在知识库中查不到，已从回答中删除条号，请勿引用："
                           + "、".join(dict.fromkeys(v.invalid_articles)))
+    if v.wrong_clauses:
+        v.warnings.append("以下法条的款、项在法律原文中没有，已删去，只保留条号：" + "、".join(dict.fromkeys(v.wrong_clauses)))
     if v.wrong_paths:
         v.warnings.append("以下法条写的编、章与法律原文不符，已删去编章，只保留条号：" + "、".join(dict.fromkeys(v.wrong_paths)))
 

@@ -228,13 +228,35 @@ def test_a_real_article_under_an_invented_chapter_loses_the_chapter(library):
     raw = "结论：子女要赡养老人[1]。\n1. 根据《老年人权益保障法》{path}第十四条，赡养人应当履行对老年人经济上供养的义务[1]。"
     for wrong in ("第五章", "第二编第二章", "第五章 法律责任 › "):
         v = verify_answer(raw.format(path=wrong), src, retriever.article_exists, "",
-                          article_locations=retriever.article_locations)
+                          find_article=retriever.find_article)
         assert "根据《老年人权益保障法》第十四条，赡养人" in v.text, v.text
         assert v.wrong_paths and any("编、章" in w for w in v.warnings)
     for right in ("第二章", "第二章家庭赡养与扶养", " › 第二章 家庭赡养与扶养 › ", ""):
         v = verify_answer(raw.format(path=right), src, retriever.article_exists, "",
-                          article_locations=retriever.article_locations)
+                          find_article=retriever.find_article)
         assert f"《老年人权益保障法》{right}第十四条" in v.text and not v.wrong_paths
+
+
+def test_a_real_article_with_an_invented_paragraph_or_item_loses_them(library):
+    """老年人权益保障法第十四条 has three 款 and no 项; 居民委员会组织法第十条 lists its duties as 项 （一）…."""
+    from knowledge.retrieve import HybridRetriever
+
+    retriever = HybridRetriever(library)
+    src = ["第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务，照顾老年人的特殊需要。"]
+
+    def shown(ref: str) -> tuple[str, list[str]]:
+        raw = f"结论：子女要赡养老人[1]。\n1. 根据{ref}，赡养人应当履行对老年人经济上供养的义务[1]。"
+        v = verify_answer(raw, src, retriever.article_exists, "", source_titles=["中华人民共和国老年人权益保障法"],
+                          find_article=retriever.find_article)
+        return v.text.split("\n")[1].removeprefix("1. 根据").split("，")[0], v.wrong_clauses
+
+    for invented in ("《老年人权益保障法》第十四条第九款", "《老年人权益保障法》第十四条第三款第二项", "老年人权益保障法第14条第4款"):
+        text, wrong = shown(invented)
+        assert text == invented[: invented.index("条") + 1] and len(wrong) == 1 and wrong[0].endswith(invented)
+    for real in ("《老年人权益保障法》第十四条第三款", "《城市居民委员会组织法》第十条第一款第四项", "《城市居民委员会组织法》第十条第六项"):
+        assert shown(real) == (real, [])
+    assert shown("《城市居民委员会组织法》第十条第二款")[1] == []  # the 款 after the list of 项
+    assert shown("《城市居民委员会组织法》第十条第三款")[1] and shown("《城市居民委员会组织法》第十条第二款第一项")[1]
 
 
 def test_an_article_number_is_only_corrected_to_a_source_of_the_law_it_names():

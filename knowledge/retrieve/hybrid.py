@@ -133,9 +133,9 @@ class HybridRetriever:
         """Is ``law`` ``article`` (e.g. 老年人权益保障法, 第十八条) in any KB? Used to verify citations."""
         return bool(self.library.find_article(law, article))
 
-    def article_locations(self, law: str, article: str) -> list[str]:
-        """Where ``law`` ``article`` sits ("第一编 总则 › 第二章 自然人 › … › 第九十九条"); to check a cited path."""
-        return [h.location for h in self.library.find_article(law, article)]
+    def find_article(self, law: str, article: str) -> list[Hit]:
+        """``law`` ``article``'s chunks: where it sits and what it says, to check a cited 编/章 or 款/项."""
+        return self.library.find_article(law, article)
 
     def title_exists(self, name: str) -> bool:
         """Is a document called ``name`` (《民法典》, 《社区工作指导手册》…) in any KB? Used to verify citations."""
