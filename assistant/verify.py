@@ -439,18 +439,28 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
     # 2b. "根据…第六百六十七条，<the text of 第六百七十七条>[3]": the number must be that of the article quoted
     v.text = fix_article_numbers(v.text, sources, v, article_exists, source_titles)
 
-    # 3. numbers must come from the cited sources (or from the question itself)
+    # 3. numbers must come from the sources their sentence cites (or from the question itself); a sentence
+    # without a marker may use any cited source
     cited = [sources[n - 1] for n in v.used_sources] or sources
-    evidence = quantities(" ".join(cited) + " " + question)
+    evidence_of: dict[tuple[int, ...], set] = {}
 
-    def check_number(m: re.Match) -> str:
-        if all(q in evidence or (q[0], None) in evidence or (q[1] is None and q[0] in {e[0] for e in evidence})
-               for q in _quantities(m)):
-            return m.group(0)
-        v.unsupported_numbers.append(m.group(0))
-        return m.group(0) + "〔待核实〕"
+    def check_numbers(sentence: str) -> str:
+        own = tuple(sorted({int(n) for n in CITE.findall(sentence) if 1 <= int(n) <= n_sources}))
+        if own not in evidence_of:
+            texts = [sources[n - 1] for n in own] or cited
+            evidence_of[own] = quantities(" ".join(texts) + " " + question)
+        evidence = evidence_of[own]
 
-    v.text = NUMBER_WITH_UNIT.sub(check_number, v.text)
+        def check_number(m: re.Match) -> str:
+            if all(q in evidence or (q[0], None) in evidence or (q[1] is None and q[0] in {e[0] for e in evidence})
+                   for q in _quantities(m)):
+                return m.group(0)
+            v.unsupported_numbers.append(m.group(0))
+            return m.group(0) + "〔待核实〕"
+
+        return NUMBER_WITH_UNIT.sub(check_number, sentence)
+
+    v.text = "\n".join("".join(check_numbers(s) for s in SENTENCE_END.split(line)) for line in v.text.split("\n"))
     if v.unsupported_numbers:
         v.warnings.append("以下数字在引用的资料中找不到依据，请核实：" + "、".join(dict.fromkeys(v.unsupported_numbers)))
     v.text = re.sub(r"[ \t]+\n", "\n", v.text).strip()

@@ -89,6 +89,19 @@ def test_numbers_must_come_from_cited_sources():
     assert v2.unsupported_numbers == []
 
 
+def test_a_number_must_be_in_the_source_its_own_sentence_cites():
+    """'5个工作日' is in source 1, but the sentence about reporting cites source 2, which says 3: before, any
+    cited source's numbers counted for every sentence."""
+    src = ["社区收到申请后，应当在5个工作日内完成初审。", "网格员发现险情，应当在3个工作日内上报街道。"]
+    v = verify_answer("结论：按时限办理[1]。\n1. 网格员应在5个工作日内上报街道[2]。\n2. 社区在5个工作日内初审[1]。",
+                      src, lambda *_: True)
+    assert v.unsupported_numbers == ["5个工作日"]
+    assert "上报街道" in v.text.split("\n")[1] and "〔待核实〕" in v.text.split("\n")[1]
+    assert "〔待核实〕" not in v.text.split("\n")[2]
+    # a sentence without a marker may use any cited source
+    assert verify_answer("结论：初审[1]，上报[2]。\n社区在5个工作日内初审。", src, lambda *_: True).unsupported_numbers == []
+
+
 def test_rewrite_adds_formal_terms_and_article_refs():
     q = rewrite("孩子不回家看老人，老年人权益保障法第18条怎么说")
     assert "常回家看望" in q.expansions
