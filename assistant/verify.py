@@ -122,17 +122,18 @@ def article_known(m: re.Match, article_exists: ArticleLookup, quoted: set[str] =
 
 
 def _found(m: re.Match, find_article: ArticleFinder) -> list:
+    """The KB's chunks of a LAW_ARTICLE match's (first) article."""
     article = article_numbers(m.group(2))[0]
     return [hit for name in _law_names(m.group(1)) for hit in find_article(name, article)]
 
 
-def path_matches(m: re.Match, find_article: ArticleFinder) -> bool:
+def path_matches(m: re.Match, found: list) -> bool:
     """The 编/章/节 written between a law's name and its article ("《民法典》第一编…第二章…第九十九条") must be
     in that article's own location in the KB; a reference written without them matches."""
     written = re.findall(r"第[零〇一二三四五六七八九十百千\d]+[编分章节]", m.string[m.end(1) : m.start(2)])
     if not written:
         return True
-    locations = [hit.location for hit in _found(m, find_article)]
+    locations = [hit.location for hit in found]
     return not locations or any(all(label in loc for label in written) for loc in locations)
 
 
@@ -140,13 +141,13 @@ _ITEM_LINE = re.compile(r"^\s*[（(][零〇一二三四五六七八九十]+[）)
 _CLAUSE = re.compile(rf"第\s*({_NUM})\s*([款项])")
 
 
-def clauses_exist(m: re.Match, find_article: ArticleFinder) -> bool:
+def clauses_exist(m: re.Match, found: list) -> bool:
     """"第十四条第九款" / "第三十条第二款第二项": the article's text in the KB must have that 款 (a paragraph)
     and 项 (an item "（二）" of that paragraph). Checked for a single article only."""
     wanted = {kind: _value(n) for n, kind in _CLAUSE.findall(m.string[m.end(2) : m.end()])}
     if not wanted or len(article_numbers(m.group(2))) != 1:
         return True
-    texts = [hit.text for hit in _found(m, find_article)]
+    texts = [hit.text for hit in found]
     for text in texts:
         items_per_clause: list[int] = []
         for line in text.split("\n"):
@@ -397,13 +398,13 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
 
     def check_article(m: re.Match) -> str:
         if article_known(m, article_exists, quoted):
-            if find_article is None:
-                return m.group(0)
-            shown = m.group(0)
-            if not clauses_exist(m, find_article):
+            if find_article is None or (m.start(2) == m.end(1) and m.end() == m.end(2)):
+                return m.group(0)  # no 编/章 before the article and no 款/项 after it: nothing more to check
+            shown, found = m.group(0), _found(m, find_article)
+            if not clauses_exist(m, found):
                 v.wrong_clauses.append(shown)
                 shown = shown[: m.end(2) - m.start()]  # the article is real; its 款/项 are not
-            if not path_matches(m, find_article):
+            if not path_matches(m, found):
                 v.wrong_paths.append(m.group(0))
                 shown = m.group(1) + shown[m.start(2) - m.start() :]  # the article is real; its 编/章 are not
             return shown
