@@ -437,6 +437,35 @@ def test_question_and_answer_is_one_chunk_each(tmp_path, name):
     assert chunks[3].meta["path"] == ["二、审核审批"]
 
 
+@pytest.mark.parametrize("name", ["问答.md", "问答.docx"])
+def test_numbered_heading_marked_as_one_ends_the_answer_before_it(tmp_path, name):
+    """A numbered line after an answer is its list, unless the document marks it as a heading
+    (Markdown "## 2. 低保申请", a Word heading style). Before, that heading was glued to the
+    answer above it and the questions after it were filed under the section before."""
+    sections = [("1. 户籍办理", QA_PAIRS[:2]), ("2. 低保申请", QA_PAIRS[2:4])]
+    path = tmp_path / name
+    if name.endswith(".md"):
+        lines = ["# 社区办事问答"]
+        for heading, pairs in sections:
+            lines.append("## " + heading)
+            lines += ["\n".join([q, *a]) for q, a in pairs]
+        path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        import docx
+
+        document = docx.Document()
+        for heading, pairs in sections:
+            document.add_paragraph(heading, style="Heading 2")
+            for q, a in pairs:
+                for line in (q, *a):
+                    document.add_paragraph(line)
+        document.save(str(path))
+
+    chunks = [c for c in chunk_document(load_file(path)) if "问：" in c.text]
+    assert [c.location for c in chunks] == ["1. 户籍办理"] * 2 + ["2. 低保申请"] * 2
+    assert all("低保申请" not in c.text for c in chunks)
+
+
 def test_traditional_text_simplified_only_in_index(tmp_path):
     sentence = "社區居民委員會應當協助辦理。"
     path = tmp_path / "繁體.txt"

@@ -70,20 +70,22 @@ def build_blocks(paragraphs: Iterable[tuple[str, int | None] | Block]) -> list[B
             article.text = f"{article.text}\n{text}" if article.text else text
         else:
             blocks.append(Block(kind="paragraph", text=text, page=page))
-    return group_qa(blocks)
+    return group_qa(blocks, styled=[item for item in items if isinstance(item, Block)])
 
 
-def group_qa(blocks: list[Block]) -> list[Block]:
+def group_qa(blocks: list[Block], styled: Iterable[Block] = ()) -> list[Block]:
     """In a question-and-answer document each question with its answer is one ``qa`` block (one
     chunk), so an answer is never cut off from its question. The answer runs to the next question
-    or heading; numbered lines in it ("1．身份证和户口簿") are its list, not headings."""
+    or heading; numbered lines in it ("1．身份证和户口簿") are its list, not headings. A heading the
+    document marks as one (``styled``: Markdown ``## 2. 低保申请``, a Word heading style) ends it."""
+    marked = {id(block) for block in styled}
     lines = [line for block in blocks if block.kind == "paragraph" for line in block.text.split("\n")]
     if sum(1 for line in lines if QUESTION.match(line)) < MIN_PAIRS or sum(1 for line in lines if ANSWER.match(line)) < MIN_PAIRS:
         return blocks
     out: list[Block] = []
     pair: Block | None = None
     for block in blocks:
-        if pair is not None and block.kind == "heading" and heading_level(block.text) == 3:
+        if pair is not None and block.kind == "heading" and id(block) not in marked and heading_level(block.text) == 3:
             pair.text += "\n" + block.text
             continue
         if block.kind != "paragraph":

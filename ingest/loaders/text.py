@@ -62,5 +62,5 @@ def load_markdown(path: Path) -> LoadedDocument:
         else:
             flush()
     flush()
-    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=group_qa(blocks),
+    return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=group_qa(blocks, styled=blocks),
                           meta={"encoding": decoded.encoding}, warnings=decoded.warnings)
