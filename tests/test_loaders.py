@@ -736,6 +736,29 @@ def test_docx_automatic_numbering_is_shown_as_in_word(tmp_path):
     assert [c.location for c in chunks] == ["一、总体要求", "二、主要任务 › （一）开展入户核查", "二、主要任务 › （二）加强动态调整"]
 
 
+def test_docx_articles_numbered_automatically_are_articles(tmp_path):
+    """A 办法 whose "第%1条" comes from Word's numbering. Before, the label was glued to the text
+    ("第一条为了规范…"), no paragraph started an article, and the 办法 was read as a handbook."""
+    import docx
+    from docx.oxml import parse_xml
+
+    document = docx.Document()
+    numbering = document.part.numbering_part.element
+    numbering.insert(0, parse_xml(f'<w:abstractNum {W_NS} w:abstractNumId="91"><w:lvl w:ilvl="0"><w:start w:val="1"/>'
+                                  '<w:numFmt w:val="chineseCounting"/><w:lvlText w:val="第%1条"/></w:lvl></w:abstractNum>'))
+    numbering.append(parse_xml(f'<w:num {W_NS} w:numId="91"><w:abstractNumId w:val="91"/></w:num>'))
+    for text in ["为了规范社区网格管理，制定本办法。", "本办法适用于本市各街道。", "网格员应当每月走访辖区居民。"]:
+        paragraph = document.add_paragraph(text)
+        paragraph._p.get_or_add_pPr().append(parse_xml(
+            f'<w:numPr {W_NS}><w:ilvl w:val="0"/><w:numId w:val="91"/></w:numPr>'))
+    path = tmp_path / "网格管理办法.docx"
+    document.save(str(path))
+
+    blocks = load_file(path).blocks
+    assert [(b.kind, b.label) for b in blocks] == [("article", "第一条"), ("article", "第二条"), ("article", "第三条")]
+    assert blocks[2].text == "网格员应当每月走访辖区居民。"
+
+
 def test_corrupt_docx_is_bad_document(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip" * 10)

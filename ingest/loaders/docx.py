@@ -149,7 +149,8 @@ class _Numbering:
             if number is None:
                 return ""
             text = text.replace(f"%{i + 1}", number)
-        return text
+        # Word shows a tab after the number: "第一条" must stay a word of its own to start an article ("一、" needs no space)
+        return f"{text} " if text[-1:].isalnum() else text
 
     @staticmethod
     def _num_pr(paragraph) -> tuple[str | None, int]:
