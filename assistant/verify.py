@@ -130,7 +130,8 @@ def _found(m: re.Match, find_article: ArticleFinder) -> list:
 def path_matches(m: re.Match, found: list) -> bool:
     """The 编/章/节 written between a law's name and its article ("《民法典》第一编…第二章…第九十九条") must be
     in that article's own location in the KB; a reference written without them matches."""
-    written = re.findall(r"第[零〇一二三四五六七八九十百千\d]+[编分章节]", m.string[m.end(1) : m.start(2)])
+    path = re.sub(r"\d+", lambda d: to_cn_numeral(int(d.group(0))), _digits_normalised(m.string[m.end(1) : m.start(2)]))
+    written = re.findall(r"第[零〇一二三四五六七八九十百千]+[编分章节]", path)  # "第2章" is the KB's "第二章"
     if not written:
         return True
     locations = [hit.location for hit in found]

@@ -250,6 +250,20 @@ def test_a_real_article_under_an_invented_chapter_loses_the_chapter(library):
         assert f"《老年人权益保障法》{right}第十四条" in v.text and not v.wrong_paths
 
 
+def test_a_chapter_written_in_digits_is_the_same_chapter():
+    """'《老年人权益保障法》第2章第14条' names the right chapter: the KB writes it 第二章. Before, it was
+    taken for an invented path, removed, and the answer warned that the chapter did not match."""
+    from types import SimpleNamespace
+
+    hit = SimpleNamespace(location="第二章 家庭赡养与扶养 › 第十四条", text="第十四条 赡养人应当履行赡养义务。")
+    src = ["第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务，照顾老年人的特殊需要。"]
+    raw = "结论：子女要赡养老人[1]。\n1. 根据《老年人权益保障法》{path}第14条，赡养人应当履行对老年人经济上供养的义务[1]。"
+    for path, wrong in (("第2章", False), ("第２章", False), ("第二章", False), ("第5章", True), ("第12章", True)):
+        v = verify_answer(raw.format(path=path), src, lambda *_: True, "", find_article=lambda law, art: [hit])
+        assert bool(v.wrong_paths) == wrong, (path, v.text)
+        assert (f"《老年人权益保障法》{path}第14条" in v.text) != wrong
+
+
 def test_a_real_article_with_an_invented_paragraph_or_item_loses_them(library):
     """老年人权益保障法第十四条 has three 款 and no 项; 居民委员会组织法第十条 lists its duties as 项 （一）…."""
     from knowledge.retrieve import HybridRetriever
