@@ -759,6 +759,26 @@ def test_docx_articles_numbered_automatically_are_articles(tmp_path):
     assert blocks[2].text == "网格员应当每月走访辖区居民。"
 
 
+def test_a_list_of_hotlines_with_dotted_leaders_is_not_a_table_of_contents(tmp_path):
+    """"匪警……………110" looks like a contents line; without a contents title or Word's contents style before it,
+    and in a PDF without page numbers that fit the document, it is text."""
+    import docx
+
+    hotlines = ["匪警……………………110", "火警……………………119", "急救……………………120", "社区服务中心……………12345"]
+    document = docx.Document()
+    document.add_paragraph("一、常用电话")
+    for line in hotlines:
+        document.add_paragraph(line)
+    path = tmp_path / "电话.docx"
+    document.save(str(path))
+    text = "\n".join(c.text for c in chunk_document(load_file(path)))
+    assert all(line in text for line in hotlines)
+
+    pages = [["一、常用电话", *hotlines], ["二、走访", "每周走访一次。"], ["三、调解", "先听双方诉求。"]]
+    text = "\n".join(c.text for c in chunk_document(load_file(make_pdf(tmp_path / "电话.pdf", pages))))
+    assert all(line in text for line in hotlines)
+
+
 def test_corrupt_docx_is_bad_document(tmp_path):
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip" * 10)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from shegong.errors import BadDocument
-from ingest.loaders.furniture import TOC_LINE
+from ingest.loaders.furniture import TOC_TITLE, toc_entry
 from ingest.loaders.structure import build_blocks
 from ingest.types import Block, LoadedDocument
 
@@ -29,8 +29,10 @@ def load_docx(path: Path) -> LoadedDocument:
     items: list[tuple[str, None] | Block] = []
     notes = _notes(document)
     numbering = _Numbering(document)
+    in_contents = False  # inside a table of contents
     for part in _inner_content(document.element.body, document):
         if isinstance(part, Table):
+            in_contents = False
             items.extend((row, None) for row in _table_rows(part))
             continue
         text = _paragraph_text(part._p).strip()
@@ -38,8 +40,12 @@ def load_docx(path: Path) -> LoadedDocument:
             continue
         text = numbering.label(part) + text
         style = _style_name(part)
-        if _TOC_STYLE.match(style) or TOC_LINE.match(text):
+        # Word's contents lines, and lines typed like them right after those or after a "目录" title
+        # ("匪警……110" in a list of hotlines is text)
+        if _TOC_STYLE.match(style) or TOC_TITLE.match(text) or (in_contents and toc_entry(text) is not None):
+            in_contents = True
             continue
+        in_contents = False
         match = _HEADING_STYLE.match(style)
         if style.lower() in ("title", "标题") and not title:
             title = text

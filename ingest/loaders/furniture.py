@@ -29,9 +29,24 @@ PAGE_NUMBER = re.compile(
     r")$",
     re.IGNORECASE,
 )
-# "一、证件遗失……………5", "第一章 总则 ........ 1", "1.2 走访频次 · · · · 12"
-TOC_LINE = re.compile(r"^\S.*?\s*(?:[.．。…·•_－-]\s*){3,}\s*(?:第\s*)?\d{1,4}\s*页?$")
 TOC_TITLE = re.compile(r"^目\s*录$")
+_TOC_NUMBER = re.compile(r"(?:第\s*)?(\d{1,4})\s*页?$")
+_LEADERS = ".．。…·•_－-"
+
+
+def toc_entry(line: str) -> int | None:
+    """The page number of a contents line ("一、证件遗失……………5", "第一章 总则 ........ 1"), else None.
+
+    So are "匪警……………110" in a list of hotlines: callers decide by the number and the lines around it.
+    (Read from the right, so a long run of dots costs no more than its length.)
+    """
+    number = _TOC_NUMBER.search(line)
+    if not number:
+        return None
+    head = line[: number.start()].rstrip()
+    title = head.rstrip(_LEADERS + " \t\u3000")
+    leaders = sum(1 for ch in head[len(title) :] if ch in _LEADERS)
+    return int(number.group(1)) if leaders >= 3 and title.strip() else None
 
 
 def strip_page_furniture(pages: list[str]) -> tuple[list[str], dict]:
@@ -54,8 +69,10 @@ def strip_page_furniture(pages: list[str]) -> tuple[list[str], dict]:
         bottom = _edge_count(furniture[top:][::-1])
         removed["page_numbers"] += furniture[:top].count("page") + furniture[len(lines) - bottom :].count("page")
         body = lines[top : len(lines) - bottom]
-        toc_page = sum(1 for line in body if TOC_LINE.match(line)) >= 2
-        keep = [line for line in body if not (TOC_LINE.match(line) or (toc_page and TOC_TITLE.match(line)))]
+        # a contents page lists 2+ lines whose numbers are pages of this document ("匪警……110" is not one)
+        entries = {i for i, line in enumerate(body) if (page := toc_entry(line)) is not None and page <= len(pages)}
+        toc_page = len(entries) >= 2
+        keep = [line for i, line in enumerate(body) if not (toc_page and (i in entries or TOC_TITLE.match(line)))]
         removed["toc_lines"] += len(body) - len(keep)
         cleaned.append("\n".join(keep))
     return cleaned, {k: v for k, v in removed.items() if v}
