@@ -44,8 +44,10 @@ _AMOUNT = r"[0-9０-９]+(?:,[0-9]{3})*(?:\.[0-9]+)?|[零〇一二两三四五�
 _TO = r"\s*(?:至|到|-|—|~|～|或者|或)\s*"
 # "3-5个工作日" checks both ends; "百分之五" is a percentage too; a bare run of 3+ digits is a hotline or a
 # document number ("拨打12349"), also a fact to find in the sources
+# Words that only look like a number with a unit: 房屋四周 (around), 三天两头 (often), 千万不要 (by all means)
+_NOT_QUANTITY = r"(?!四周(?=的)|三天两头|千万(?=[不别要]))"
 NUMBER_WITH_UNIT = re.compile(
-    rf"百分之({_AMOUNT})|((?:{_AMOUNT})(?:{_TO}(?:{_AMOUNT}))*)\s*({'|'.join(map(re.escape, UNIT_KINDS))})"
+    rf"百分之({_AMOUNT})|{_NOT_QUANTITY}((?:{_AMOUNT})(?:{_TO}(?:{_AMOUNT}))*)\s*({'|'.join(map(re.escape, UNIT_KINDS))})"
     r"|(?<![\d.,第])(?<!第\s)([0-9]{3,})(?![\d.,]|\s*[条款项章节编])")  # "第1067条" is an article, checked above
 # List numbers, headings and article labels in a source are no evidence for an amount or a deadline
 STRUCTURAL = re.compile(rf"第\s*(?:{_NUM})\s*[条款项章节编]|(?<![\d.])\d{{1,2}}\s*[.、．](?!\d)|[（(]\s*\d{{1,2}}\s*[)）]")

@@ -102,6 +102,15 @@ def test_a_number_must_be_in_the_source_its_own_sentence_cites():
     assert verify_answer("结论：初审[1]，上报[2]。\n社区在5个工作日内初审。", src, lambda *_: True).unsupported_numbers == []
 
 
+def test_words_that_only_look_like_numbers_are_not_checked():
+    src = ["清理楼道和房屋周围的杂物，不要堵住消防通道；有人经常在楼道堆放杂物的，要耐心劝导。"]
+    raw = "结论：要清理杂物[1]。\n1. 清理房屋四周的杂物[1]。\n2. 千万不要堵住消防通道[1]。\n3. 有人三天两头在楼道堆放杂物的，要耐心劝导[1]。"
+    v = verify_answer(raw, src, lambda *_: True)
+    assert v.text == raw and v.unsupported_numbers == []
+    # "公示四周" is four weeks, and is checked
+    assert verify_answer("结论：清理楼道杂物后公示四周[1]。", src, lambda *_: True).unsupported_numbers == ["四周"]
+
+
 def test_rewrite_adds_formal_terms_and_article_refs():
     q = rewrite("孩子不回家看老人，老年人权益保障法第18条怎么说")
     assert "常回家看望" in q.expansions
