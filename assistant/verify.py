@@ -446,17 +446,17 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
     # 3. numbers must come from the sources their sentence cites (or from the question itself); a sentence
     # without a marker may use any cited source
     cited = [sources[n - 1] for n in v.used_sources] or sources
-    evidence_of: dict[tuple[int, ...], set] = {}
+    evidence_of: dict[tuple[int, ...], tuple[set, set]] = {}  # cited sources -> (quantities, their values)
 
     def check_numbers(sentence: str) -> str:
         own = tuple(sorted({int(n) for n in CITE.findall(sentence) if 1 <= int(n) <= n_sources}))
         if own not in evidence_of:
-            texts = [sources[n - 1] for n in own] or cited
-            evidence_of[own] = quantities(" ".join(texts) + " " + question)
-        evidence = evidence_of[own]
+            found = quantities(" ".join([sources[n - 1] for n in own] or cited) + " " + question)
+            evidence_of[own] = found, {value for value, _ in found}
+        evidence, values = evidence_of[own]
 
         def check_number(m: re.Match) -> str:
-            if all(q in evidence or (q[0], None) in evidence or (q[1] is None and q[0] in {e[0] for e in evidence})
+            if all(q in evidence or (q[0], None) in evidence or (q[1] is None and q[0] in values)
                    for q in _quantities(m)):
                 return m.group(0)
             v.unsupported_numbers.append(m.group(0))

@@ -126,6 +126,18 @@ def test_pdf_running_headers_page_numbers_and_contents_are_left_out(tmp_path):
     assert doc.meta["removed"] == {"running": [HEADER], "page_numbers": 4, "toc_lines": 4}
 
 
+def test_pdf_text_on_either_side_of_an_unread_page_does_not_join(tmp_path, monkeypatch):
+    import ingest.loaders.pdf as pdf
+
+    monkeypatch.setattr(pdf, "_ocr_page", lambda page: "")  # the middle page is a scan nothing can read
+    path = make_pdf(tmp_path / "手册.pdf", [["一、走访", "网格员每周上门走访独居老人一次，发现异常情况应当及时联系老人的"],
+                                            [], ["家属并记录在案。", "二、调解", "先分别倾听双方诉求。"]])
+    doc = load_file(path)
+    assert doc.meta["unread_pages"] == [2]
+    paragraphs = [b.text for b in doc.blocks if b.kind == "paragraph"]
+    assert paragraphs[:2] == ["网格员每周上门走访独居老人一次，发现异常情况应当及时联系老人的", "家属并记录在案。"]
+
+
 def test_pdf_lines_that_only_look_like_furniture_are_kept(tmp_path):
     pages = [
         ["一、紧急电话", "遇到火情拨打", "119", "遇到急病拨打", "120"],  # numbers in the text, two pages only

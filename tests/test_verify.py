@@ -365,7 +365,7 @@ def test_an_article_number_without_a_law_must_be_in_the_sources():
 
 def test_amounts_of_ten_thousand_and_more_do_not_crash_the_check():
     """'15000元' made to_cn_numeral index past its digit table (IndexError): the whole answer failed."""
-    assert to_cn_numeral(15000) == "一万五千" and to_cn_numeral(20005) == "二万零五"
+    assert to_cn_numeral(15000) == "一万五千" and to_cn_numeral(20005) == "二万零五" and to_cn_numeral(10010) == "一万零一十"
     assert to_cn_numeral(100000) == "十万" and cn_to_int("十万") == 100000
     src = ["困难家庭每户一次性补助一万五千元。"]
     v = verify_answer("结论：每户一次性补助15000元[1]。", src, lambda *_: True, "困难家庭补助多少")

@@ -47,11 +47,12 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> list[tuple[str, list[str]]]:
 
 
 def to_cn_numeral(n: int) -> str:
-    """18 -> 十八, 1042 -> 一千零四十二 (how law articles are numbered), 15000 -> 一万五千."""
+    """18 -> 十八, 1042 -> 一千零四十二 (how law articles are numbered), 10010 -> 一万零一十."""
     digits = "零一二三四五六七八九"
-    if n >= 10000:  # amounts in an answer ("15000元") reach here too: 15000 -> 一万五千
+    if n >= 10000:  # a question's "第12345条" reaches here: no law has it, but it must not crash
         high, low = divmod(n, 10000)
-        return to_cn_numeral(high) + "万" + ("" if not low else ("零" if low < 1000 else "") + to_cn_numeral(low))
+        tail = "" if not low else ("零" if low < 1000 else "") + ("一" if 10 <= low < 20 else "") + to_cn_numeral(low)
+        return to_cn_numeral(high) + "万" + tail
     if n < 10:
         return digits[n]
     units = [(1000, "千"), (100, "百"), (10, "十")]
