@@ -429,6 +429,18 @@ QA_PAIRS = [
 ]
 
 
+def test_markdown_table_rows_read_as_labelled_lines(tmp_path):
+    """Each row carries its column names, so a row cut into a later chunk still says what its cells are;
+    the | --- | rule is not shown. A pipe line that is not part of a table stays as it is."""
+    path = tmp_path / "清单.md"
+    path.write_text("## 不属于居委会的事项\n\n| 事项 | 应去部门 | 说明 |\n| --- | :---: | --- |\n"
+                    "| 补办身份证 | 派出所 | 本人到场 |\n| 无犯罪记录证明 | 公安机关 | |\n\n| 这一行 | 不是表格 |\n",
+                    encoding="utf-8")
+    chunks = chunk_document(load_file(path))
+    assert [c.text for c in chunks] == ["事项：补办身份证；应去部门：派出所；说明：本人到场\n事项：无犯罪记录证明；应去部门：公安机关\n"
+                                        "| 这一行 | 不是表格 |"]
+
+
 @pytest.mark.parametrize("name", ["低保政策问答.txt", "低保政策问答.md"])
 def test_question_and_answer_is_one_chunk_each(tmp_path, name):
     """Before, pairs were packed like running text: a chunk ended after a question whose answer

@@ -11,6 +11,8 @@ from ingest.types import Block, LoadedDocument
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _MD_FENCE = re.compile(r"^(```|~~~)")
+_MD_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")  # | --- | :---: |
 
 
 def _read(path: Path) -> tuple[str, Decoded]:
@@ -39,6 +41,7 @@ def load_markdown(path: Path) -> LoadedDocument:
             in_code = not in_code
         else:
             lines.append((line, in_code))
+    lines = _tables_as_fields(lines)
     h1 = [m for line, code in lines if not code and (m := _MD_HEADING.match(line)) and len(m.group(1)) == 1]
     title = h1[0].group(2) if len(h1) == 1 else ""
 
@@ -64,3 +67,28 @@ def load_markdown(path: Path) -> LoadedDocument:
     flush()
     return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=group_qa(blocks, styled=blocks),
                           meta={"encoding": decoded.encoding}, warnings=decoded.warnings)
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def _tables_as_fields(lines: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """A Markdown table's rows as labelled lines ("事项：补办身份证；部门：派出所"), like a spreadsheet's records:
+    each row reads on its own, also in a later chunk of a long table, and the | --- | rule is not shown."""
+    out: list[tuple[str, bool]] = []
+    header: list[str] = []
+    for i, (line, code) in enumerate(lines):
+        is_row = not code and bool(_MD_TABLE_ROW.match(line))
+        next_line = lines[i + 1][0] if i + 1 < len(lines) else ""
+        if is_row and _MD_TABLE_RULE.match(next_line) and not _MD_TABLE_RULE.match(line):
+            header = _cells(line)  # a header row: its names label the rows below
+        elif is_row and header and _MD_TABLE_RULE.match(line):
+            continue
+        elif is_row and header:
+            fields = [f"{name}：{value}" if name else value for name, value in zip(header, _cells(line)) if value]
+            out.append(("；".join(fields), code))
+        else:
+            header = []
+            out.append((line, code))
+    return out
