@@ -434,10 +434,10 @@ def test_markdown_table_rows_read_as_labelled_lines(tmp_path):
     the | --- | rule is not shown. A pipe line that is not part of a table stays as it is."""
     path = tmp_path / "清单.md"
     path.write_text("## 不属于居委会的事项\n\n| 事项 | 应去部门 | 说明 |\n| --- | :---: | --- |\n"
-                    "| 补办身份证 | 派出所 | 本人到场 |\n| 无犯罪记录证明 | 公安机关 | |\n\n| 这一行 | 不是表格 |\n",
+                    "| 补办身份证 | 派出所 | 本人到场 |\n| 无犯罪记录证明 | 公安机关 | | 多出的一格 |\n\n| 这一行 | 不是表格 |\n",
                     encoding="utf-8")
     chunks = chunk_document(load_file(path))
-    assert [c.text for c in chunks] == ["事项：补办身份证；应去部门：派出所；说明：本人到场\n事项：无犯罪记录证明；应去部门：公安机关\n"
+    assert [c.text for c in chunks] == ["事项：补办身份证；应去部门：派出所；说明：本人到场\n事项：无犯罪记录证明；应去部门：公安机关；多出的一格\n"
                                         "| 这一行 | 不是表格 |"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import zip_longest
 from pathlib import Path
 
 from ingest.loaders.structure import build_blocks, group_qa, join_wrapped_lines
@@ -86,7 +87,8 @@ def _tables_as_fields(lines: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
         elif is_row and header and _MD_TABLE_RULE.match(line):
             continue
         elif is_row and header:
-            fields = [f"{name}：{value}" if name else value for name, value in zip(header, _cells(line)) if value]
+            cells = zip_longest(header, _cells(line), fillvalue="")  # a cell beyond the header is kept unlabelled
+            fields = [f"{name}：{value}" if name else value for name, value in cells if value]
             out.append(("；".join(fields), code))
         else:
             header = []
