@@ -711,9 +711,14 @@ def test_docx_footnotes_are_kept_after_their_paragraph(tmp_path):
     cited._p.append(parse_xml(f'<w:r {W_NS}><w:footnoteReference w:id="1"/></w:r>'))
     document.add_paragraph("二、临时救助")
     document.add_paragraph("因意外导致基本生活暂时困难的家庭可以申请临时救助。")
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "临时救助热线", "12349"
+    table.cell(0, 1).paragraphs[0]._p.append(parse_xml(f'<w:r {W_NS}><w:footnoteReference w:id="2"/></w:r>'))
+    document.add_paragraph()._p.append(parse_xml(f'<w:r {W_NS}><w:footnoteReference w:id="3"/></w:r>'))  # a mark alone
+    note = '<w:footnote w:id="{}"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> {}</w:t></w:r></w:p></w:footnote>'
     notes = (f'<w:footnotes {W_NS}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:footnote>'
-             '<w:footnote w:id="1"><w:p><w:r><w:footnoteRef/></w:r><w:r><w:t xml:space="preserve"> 依据《社会救助暂行办法》第十一条。</w:t></w:r></w:p>'
-             '</w:footnote></w:footnotes>')
+             + note.format(1, "依据《社会救助暂行办法》第十一条。") + note.format(2, "工作日 8:30-17:30。")
+             + note.format(3, "以上为示例。") + '</w:footnotes>')
     part = Part(PackURI("/word/footnotes.xml"), CT.WML_FOOTNOTES, notes.encode("utf-8"), document.part.package)
     document.part.relate_to(part, RT.FOOTNOTES)
     path = tmp_path / "手册.docx"
@@ -722,7 +727,8 @@ def test_docx_footnotes_are_kept_after_their_paragraph(tmp_path):
     chunks = chunk_document(load_file(path))
     assert [(c.location, c.text) for c in chunks] == [
         ("一、低保申请", "低保原则上向户籍所在地提出申请。\n注：依据《社会救助暂行办法》第十一条。"),
-        ("二、临时救助", "因意外导致基本生活暂时困难的家庭可以申请临时救助。"),
+        ("二、临时救助", "因意外导致基本生活暂时困难的家庭可以申请临时救助。\n"
+                        "临时救助热线 | 12349 （注：工作日 8:30-17:30。）\n注：以上为示例。"),
     ]
 
 

@@ -33,10 +33,12 @@ def load_docx(path: Path) -> LoadedDocument:
     for part in _inner_content(document.element.body, document):
         if isinstance(part, Table):
             in_contents = False
-            items.extend((row, None) for row in _table_rows(part))
+            items.extend((row, None) for row in _table_rows(part, notes))
             continue
         text = _paragraph_text(part._p).strip()
+        cited = [(f"注：{note}", None) for note in _notes_cited(part._p, notes)]  # right after the text they explain
         if not text:
+            items.extend(cited)  # a footnote mark on an empty line still brings its note
             continue
         text = numbering.label(part) + text
         style = _style_name(part)
@@ -53,10 +55,7 @@ def load_docx(path: Path) -> LoadedDocument:
             items.append(Block(kind="heading", text=text, level=int(match.group(1))))
         else:
             items.append((text, None))  # Normal text: Chinese-numbered headings are detected here
-        for ref in part._p.iter(_W + "footnoteReference", _W + "endnoteReference"):
-            note = notes.get((ref.tag, ref.get(_W + "id")))
-            if note:
-                items.append((f"注：{note}", None))  # right after the text it explains
+        items.extend(cited)
     return LoadedDocument(title=title, source=str(path), doc_type="handbook", blocks=build_blocks(items))
 
 
@@ -67,13 +66,19 @@ def _style_name(paragraph) -> str:
         return ""
 
 
-def _table_rows(table) -> list[str]:
+def _notes_cited(paragraph, notes: dict[tuple[str, str], str]) -> list[str]:
+    """The footnotes and endnotes a paragraph refers to, in order."""
+    refs = paragraph.iter(_W + "footnoteReference", _W + "endnoteReference")
+    return [note for ref in refs if (note := notes.get((ref.tag, ref.get(_W + "id"))))]
+
+
+def _table_rows(table, notes: dict[tuple[str, str], str]) -> list[str]:
     """One paragraph per row, cells joined by ' | ' (merged cells appear once)."""
     rows = []
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
-            text = " ".join(_cell_text(cell).split())
+            text = " ".join(_cell_text(cell, notes).split())
             if text and (not cells or cells[-1] != text):
                 cells.append(text)
         if cells:
@@ -81,22 +86,23 @@ def _table_rows(table) -> list[str]:
     return rows
 
 
-def _cell_text(cell) -> str:
+def _cell_text(cell, notes: dict[tuple[str, str], str]) -> str:
     """The cell's paragraphs and any table nested in it (``cell.text`` skips nested tables).
 
     A nested table with several cells is wrapped in （） with its rows separated by ；,
-    so its cells do not read as more cells of the outer row.
+    so its cells do not read as more cells of the outer row. A footnote follows its text in （注：…）.
     """
     from docx.table import Table
 
     parts: list[str] = []
     for part in _inner_content(cell._tc, cell):
         if isinstance(part, Table):
-            rows = _table_rows(part)
+            rows = _table_rows(part, notes)
             nested = "；".join(rows)
             parts.append(f"（{nested}）" if len(rows) > 1 or " | " in nested else nested)
         else:
             parts.append(_paragraph_text(part._p))
+            parts += [f"（注：{note}）" for note in _notes_cited(part._p, notes)]
     return " ".join(parts)
 
 
