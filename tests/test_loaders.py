@@ -759,11 +759,17 @@ def test_docx_automatic_numbering_is_shown_as_in_word(tmp_path):
     document.add_paragraph("街道每季度对低保家庭开展一次入户核查。")
     numbered("加强动态调整", 1)
     document.add_paragraph("家庭状况发生变化的，应当在30日内调整保障金额。")
+    # numbered lines in a table cell count in the same list, and so does an empty numbered line (Word shows "3.")
+    cell = document.add_table(rows=1, cols=1).cell(0, 0)
+    for text in ("身份证", "", "收入证明"):
+        paragraph = cell.add_paragraph(text)
+        paragraph._p.get_or_add_pPr().append(parse_xml(f'<w:numPr {W_NS}><w:ilvl w:val="2"/><w:numId w:val="90"/></w:numPr>'))
     path = tmp_path / "通知.docx"
     document.save(str(path))
 
     chunks = chunk_document(load_file(path))
     assert [c.location for c in chunks] == ["一、总体要求", "二、主要任务 › （一）开展入户核查", "二、主要任务 › （二）加强动态调整"]
+    assert chunks[-1].text.endswith("30日内调整保障金额。\n1.身份证 3.收入证明")
 
 
 def test_docx_articles_numbered_automatically_are_articles(tmp_path):

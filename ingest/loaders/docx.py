@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from shegong.errors import BadDocument
@@ -27,20 +28,18 @@ def load_docx(path: Path) -> LoadedDocument:
 
     title = ""
     items: list[tuple[str, None] | Block] = []
-    notes = _notes(document)
-    numbering = _Numbering(document)
+    reader = _Reader(_notes(document), _Numbering(document))
     in_contents = False  # inside a table of contents
     for part in _inner_content(document.element.body, document):
         if isinstance(part, Table):
             in_contents = False
-            items.extend((row, None) for row in _table_rows(part, notes))
+            items.extend((row, None) for row in reader.table_rows(part))
             continue
-        text = _paragraph_text(part._p).strip()
-        cited = [(f"注：{note}", None) for note in _notes_cited(part._p, notes)]  # right after the text they explain
+        text, notes = reader.paragraph(part)
+        cited = [(f"注：{note}", None) for note in notes]  # right after the text they explain
         if not text:
             items.extend(cited)  # a footnote mark on an empty line still brings its note
             continue
-        text = numbering.label(part) + text
         style = _style_name(part)
         # Word's contents lines, and lines typed like them right after those or after a "目录" title
         # ("匪警……110" in a list of hotlines is text)
@@ -72,38 +71,51 @@ def _notes_cited(paragraph, notes: dict[tuple[str, str], str]) -> list[str]:
     return [note for ref in refs if (note := notes.get((ref.tag, ref.get(_W + "id"))))]
 
 
-def _table_rows(table, notes: dict[tuple[str, str], str]) -> list[str]:
-    """One paragraph per row, cells joined by ' | ' (merged cells appear once)."""
-    rows = []
-    for row in table.rows:
-        cells: list[str] = []
-        for cell in row.cells:
-            text = " ".join(_cell_text(cell, notes).split())
-            if text and (not cells or cells[-1] != text):
-                cells.append(text)
-        if cells:
-            rows.append(" | ".join(cells))
-    return rows
+@dataclass
+class _Reader:
+    """What every paragraph of a Word file is read with, in the body and in table cells alike:
+    the file's footnotes and endnotes, and its list numbering (counted in reading order)."""
 
+    notes: dict[tuple[str, str], str]
+    numbering: _Numbering
 
-def _cell_text(cell, notes: dict[tuple[str, str], str]) -> str:
-    """The cell's paragraphs and any table nested in it (``cell.text`` skips nested tables).
+    def paragraph(self, paragraph) -> tuple[str, list[str]]:
+        """The text as Word shows it (with its list number) and the notes it cites."""
+        label = self.numbering.label(paragraph)  # an empty numbered paragraph still counts, as in Word
+        text = _paragraph_text(paragraph._p).strip()
+        return (label + text if text else ""), _notes_cited(paragraph._p, self.notes)
 
-    A nested table with several cells is wrapped in （） with its rows separated by ；,
-    so its cells do not read as more cells of the outer row. A footnote follows its text in （注：…）.
-    """
-    from docx.table import Table
+    def table_rows(self, table) -> list[str]:
+        """One paragraph per row, cells joined by ' | ' (merged cells appear once)."""
+        rows = []
+        for row in table.rows:
+            cells: list[str] = []
+            for cell in row.cells:
+                text = " ".join(self.cell_text(cell).split())
+                if text and (not cells or cells[-1] != text):
+                    cells.append(text)
+            if cells:
+                rows.append(" | ".join(cells))
+        return rows
 
-    parts: list[str] = []
-    for part in _inner_content(cell._tc, cell):
-        if isinstance(part, Table):
-            rows = _table_rows(part, notes)
-            nested = "；".join(rows)
-            parts.append(f"（{nested}）" if len(rows) > 1 or " | " in nested else nested)
-        else:
-            parts.append(_paragraph_text(part._p))
-            parts += [f"（注：{note}）" for note in _notes_cited(part._p, notes)]
-    return " ".join(parts)
+    def cell_text(self, cell) -> str:
+        """The cell's paragraphs and any table nested in it (``cell.text`` skips nested tables).
+
+        A nested table with several cells is wrapped in （） with its rows separated by ；,
+        so its cells do not read as more cells of the outer row. A footnote follows its text in （注：…）.
+        """
+        from docx.table import Table
+
+        parts: list[str] = []
+        for part in _inner_content(cell._tc, cell):
+            if isinstance(part, Table):
+                rows = self.table_rows(part)
+                nested = "；".join(rows)
+                parts.append(f"（{nested}）" if len(rows) > 1 or " | " in nested else nested)
+            else:
+                text, notes = self.paragraph(part)
+                parts += [text, *(f"（注：{note}）" for note in notes)]
+        return " ".join(parts)
 
 
 # python-docx reads a paragraph's plain runs and hyperlinks only. What Word shows besides them
