@@ -40,7 +40,8 @@ UNIT_KINDS = {"周岁": "age", "岁": "age", "万元": "money", "元": "money", 
               "工作日": "workday", "日内": "day", "日": "day", "天": "day", "号": "day", "小时": "hour", "个星期": "week",
               "星期": "week", "周": "week", "个月": "month", "月": "month", "年": "year", "%": "percent", "％": "percent",
               "倍": "times", "人": "people", "名": "people", "次": "count", "平方米": "area", "平米": "area"}
-_AMOUNT = r"[0-9０-９]+(?:,[0-9]{3})*(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万]+"
+_DIGITS = r"[0-9０-９]+(?:,[0-9]{3})*(?:\.[0-9]+)?"  # 15000, 20,000, 1.5
+_AMOUNT = rf"{_DIGITS}|[零〇一二两三四五六七八九十百千万]+"
 _TO = r"\s*(?:至|到|-|—|~|～|或者|或)\s*"
 # "3-5个工作日" checks both ends; "百分之五" is a percentage too; a bare run of 3+ digits is a hotline or a
 # document number ("拨打12349"), also a fact to find in the sources
@@ -534,7 +535,7 @@ def fix_article_numbers(text: str, sources: list[str], v: Verification, article_
 def _names_law(named: str, title: str) -> bool:
     """Does a reference's law part ("《民法典》", "根据老年人权益保障法") name the document titled ``title``?"""
     bare = title.strip("《》").removeprefix("中华人民共和国")
-    return bool(bare) and named.strip("《》").removeprefix("中华人民共和国").endswith(bare)
+    return bool(bare) and any(name.endswith(bare) for name in _law_names(named))
 
 
 def _digits_normalised(text: str) -> str:
@@ -563,7 +564,7 @@ def quantities(text: str) -> set[tuple[float | None, str | None]]:
     text = STRUCTURAL.sub(" ", text)
     found = {q for m in NUMBER_WITH_UNIT.finditer(text) for q in _quantities(m)}
     bare = NUMBER_WITH_UNIT.sub(" ", text)
-    return found | {(_value(n), None) for n in re.findall(r"[0-9０-９]+(?:,[0-9]{3})*(?:\.[0-9]+)?", bare)}
+    return found | {(_value(n), None) for n in re.findall(_DIGITS, bare)}
 
 
 def cn_to_int(text: str) -> int | None:
