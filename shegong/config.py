@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     openai_timeout_s: float = 120.0
 
     # --- app ---
+    database_url: str = Field("", description="SQLAlchemy URL of the app database; empty = $SHEGONG_HOME/app.sqlite")
     app_host: str = "127.0.0.1"
     app_port: int = 7860
     app_concurrency: int = 1  # in-process LLM: one generation at a time

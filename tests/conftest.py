@@ -13,6 +13,8 @@ import pytest
 
 from shegong.config import reset_settings
 
+pytest_plugins = ["tests.pgserver"]
+
 ROOT = Path(__file__).resolve().parent.parent
 TEST_LAWS = ["老年人权益保障法", "城市居民委员会组织法"]
 
