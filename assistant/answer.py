@@ -24,6 +24,7 @@ from assistant.verify import cut_repetition, only_not_found, repetition_start, v
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
 from ingest.textutil import tokenize
 from knowledge.types import Hit
+from shegong.chinese import halfwidth_digits
 from shegong.errors import ModelUnavailable
 
 Mode = Literal["policy", "solution"]
@@ -458,7 +459,7 @@ def normalise_markers(text: str) -> str:
     Every number must reach the marker check: "[1,2,7]" left as written showed a 7 that points to no source.
     """
     def repl(m: re.Match) -> str:
-        inner = (m.group(1) or m.group(2)).translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        inner = halfwidth_digits(m.group(1) or m.group(2))
         numbers = []
         for part in re.split(r"\s*[,，、]\s*", inner):
             ends = [int(n) for n in re.findall(r"\d+", part)]

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from knowledge.retrieve.rewrite import to_cn_numeral
+from shegong.chinese import cn_to_int, halfwidth_digits, short_law_name, to_cn_numeral
 
 CITE = re.compile(r"\[(\d{1,2})\]")
 _NUM = r"[0-9０-９]+(?:\.[0-9]+)?|[零〇一二两三四五六七八九十百千万]+"
@@ -93,13 +93,13 @@ def normalise_article(label: str) -> str:
     inner = re.sub(r"\s+", "", label)[1:-1]
     if inner.isdigit():
         return f"第{to_cn_numeral(int(inner))}条"
-    digits = inner.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    digits = halfwidth_digits(inner)
     return f"第{to_cn_numeral(int(digits))}条" if digits.isdigit() else f"第{inner}条"
 
 
 def _law_names(named: str) -> list[str]:
     """The names a LAW_ARTICLE's law part may be: 《…》 as written, otherwise its tails."""
-    law = named.strip("《》").removeprefix("中华人民共和国")
+    law = short_law_name(named)
     # Without 《》 the match may start with unrelated words ("依据老年人权益保障法"): try its tails.
     return [law] if named.startswith("《") else [law[i:] for i in range(len(law) - 1)]
 
@@ -133,7 +133,7 @@ def _found(m: re.Match, find_article: ArticleFinder) -> list:
 def path_matches(m: re.Match, found: list) -> bool:
     """The 编/章/节 written between a law's name and its article ("《民法典》第一编…第二章…第九十九条") must be
     in that article's own location in the KB; a reference written without them matches."""
-    path = re.sub(r"\d+", lambda d: to_cn_numeral(int(d.group(0))), _digits_normalised(m.string[m.end(1) : m.start(2)]))
+    path = re.sub(r"\d+", lambda d: to_cn_numeral(int(d.group(0))), halfwidth_digits(m.string[m.end(1) : m.start(2)]))
     written = re.findall(r"第[零〇一二三四五六七八九十百千]+[编分章节]", path)  # "第2章" is the KB's "第二章"
     if not written:
         return True
@@ -170,7 +170,7 @@ def clauses_exist(m: re.Match, found: list) -> bool:
 
 def article_labels(text: str) -> set[str]:
     """The article numbers a text mentions, normalised: {"第三十七条", …}."""
-    return {normalise_article(m.group(0).rstrip(":：")) for m in BARE_ARTICLE.finditer(_digits_normalised(text))}
+    return {normalise_article(m.group(0).rstrip(":：")) for m in BARE_ARTICLE.finditer(halfwidth_digits(text))}
 
 
 def unknown_titles(text: str, title_exists: TitleLookup, evidence: str = "") -> list[str]:
@@ -534,16 +534,12 @@ def fix_article_numbers(text: str, sources: list[str], v: Verification, article_
 
 def _names_law(named: str, title: str) -> bool:
     """Does a reference's law part ("《民法典》", "根据老年人权益保障法") name the document titled ``title``?"""
-    bare = title.strip("《》").removeprefix("中华人民共和国")
+    bare = short_law_name(title)
     return bool(bare) and any(name.endswith(bare) for name in _law_names(named))
 
 
-def _digits_normalised(text: str) -> str:
-    return text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-
-
 def _value(num: str) -> float | None:
-    num = _digits_normalised(num).replace(",", "")
+    num = halfwidth_digits(num).replace(",", "")
     return float(num) if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", num) else cn_to_int(num)
 
 
@@ -565,23 +561,3 @@ def quantities(text: str) -> set[tuple[float | None, str | None]]:
     found = {q for m in NUMBER_WITH_UNIT.finditer(text) for q in _quantities(m)}
     bare = NUMBER_WITH_UNIT.sub(" ", text)
     return found | {(_value(n), None) for n in re.findall(_DIGITS, bare)}
-
-
-def cn_to_int(text: str) -> int | None:
-    digits = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-    units = {"十": 10, "百": 100, "千": 1000, "万": 10000}
-    total, section, current = 0, 0, 0
-    for ch in text:
-        if ch in digits:
-            current = digits[ch]
-        elif ch in units:
-            unit = units[ch]
-            if unit == 10000:
-                total += (section + current) * unit
-                section = current = 0
-            else:
-                section += (current or 1) * unit
-                current = 0
-        else:
-            return None
-    return total + section + current

@@ -23,6 +23,7 @@ from knowledge.library import Library
 from knowledge.retrieve.rewrite import RewrittenQuery, law_name_tails, rewrite
 from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
+from shegong.chinese import short_law_name
 
 Method = Literal["hybrid", "bm25", "dense"]
 Fusion = Literal["zscore", "rrf"]
@@ -161,7 +162,7 @@ class HybridRetriever:
 def _bare_title(title: str) -> str:
     """'《中华人民共和国民法典》' -> '民法典'; '社区工作指导手册（示例）' -> '社区工作指导手册'."""
     title = re.sub(r"[（(][^（）()]*[）)]|[《》\s]", "", title)
-    return title.removeprefix("中华人民共和国")
+    return short_law_name(title)
 
 
 def rrf_fuse(rankings: list[tuple[float, list[tuple[str, int, float]]]], k: int = 60) -> list[tuple[str, int, float]]:
