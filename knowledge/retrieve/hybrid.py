@@ -64,6 +64,14 @@ class HybridRetriever:
         self.expander = expander  # a HydeExpander, or None
         self.config = config or RetrievalConfig()
 
+    @classmethod
+    def from_settings(cls, library: Library, settings, expander=None) -> "HybridRetriever":
+        """The retriever the app and the CLI use: the reranker and its depth come from the settings."""
+        from knowledge.retrieve.rerank import make_reranker
+
+        return cls(library, reranker=make_reranker(settings.reranker),
+                   config=RetrievalConfig(rerank_top=settings.reranker_top_n), expander=expander)
+
     def retrieve(self, question: str, k: int = 10, *, kbs: list[str] | None = None,
                  kb_objects: list[KnowledgeBase] | None = None, doc_types: list[str] | None = None,
                  config: RetrievalConfig | None = None) -> RetrievalResult:
