@@ -25,7 +25,8 @@ from pathlib import Path
 
 from assistant.answer import MODE_LABELS, Answerer, Event
 from ingest.types import Block, LoadedDocument, check_doc_type
-from knowledge.library import CASES_KB, KB_FOR_TYPE, LAWS_KB, SUPPORTED_SUFFIXES, Library, get_library, import_law
+from knowledge.importer import add_document, add_file, import_law
+from knowledge.library import CASES_KB, KB_FOR_TYPE, LAWS_KB, SUPPORTED_SUFFIXES, Library, get_library
 from knowledge.retrieve.hybrid import HybridRetriever
 from knowledge.store import BUSY, DocumentInfo, IngestResult, KnowledgeBase
 from knowledge.types import Hit
@@ -310,7 +311,7 @@ class Service:
         try:
             staged = incoming / name
             shutil.copyfile(path, staged)
-            result = target.add_file(staged, doc_type=doc_type, source=str(final))
+            result = add_file(target, staged, doc_type=doc_type, source=str(final))
             if result.status in ("added", "replaced"):
                 os.replace(staged, final)
                 log.info("%s uploaded %s to %s: %s", user.username, name, target.name, result.status)
@@ -339,7 +340,7 @@ class Service:
                              blocks=[Block(kind="record", text=text, label=title, fields=clean)],
                              meta={"added_by": user.username, "form": True})
         target = self._kb(CASES_KB, create=True)
-        result = target.add_document(doc)
+        result = add_document(target, doc)
         if result.status == "added" and not result.added:  # the very same case is already stored
             target.remove_document(result.doc_id)
             raise UserError("案例库里已有一条内容完全相同的案例，没有重复保存")

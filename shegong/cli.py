@@ -95,7 +95,7 @@ def ingest(
     doc_type: Optional[str] = typer.Option(None, "--type", help="handbook|policy|law|case"),
 ) -> None:
     """导入文件到知识库（已导入且未改动的文件会跳过，改动过的只重建该文件）。"""
-    from ingest.loaders import load_file  # noqa: F401  (fail early if ingest is broken)
+    from knowledge.importer import add_file
 
     files: list[Path] = []
     missing = 0
@@ -112,7 +112,7 @@ def ingest(
     for f in files:
         guessed = doc_type or ("case" if f.suffix.lower() in (".xlsx", ".csv") else None)
         target = _open_kb(kb or KB_FOR_TYPE[guessed or "handbook"])
-        result = target.add_file(f, doc_type=doc_type, progress=True)
+        result = add_file(target, f, doc_type=doc_type, progress=True)
         failed += result.status == "error"
         typer.echo(f"[{target.name}] {result.summary()}")
     if failed:
@@ -277,7 +277,7 @@ def laws_import(
     from tqdm import tqdm
 
     from ingest.laws import DEFAULT_LAWS
-    from knowledge.library import import_law
+    from knowledge.importer import import_law
 
     target = _open_kb(kb)
     failed = 0

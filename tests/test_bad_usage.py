@@ -16,6 +16,7 @@ import knowledge.library as library_module
 from ingest.chunking import chunk_document
 from ingest.loaders import load_file
 from knowledge.store import KnowledgeBase
+from knowledge.importer import add_file
 from shegong.cli import app, explain
 from shegong.errors import UserError
 
@@ -43,7 +44,7 @@ def test_removing_a_kb_given_as_a_folder_removes_that_folder_not_the_library_kb_
         cli_library, tmp_path):
     folder = tmp_path / "elsewhere" / "案例库"  # same name as a library KB
     kb = cli_library.open_dir(folder)
-    kb.add_file(write(tmp_path / "a.md", "# 手册\n\n" + ONLY_A))
+    add_file(kb, write(tmp_path / "a.md", "# 手册\n\n" + ONLY_A))
     write(folder / "说明.txt", "督导自己的笔记")  # a user's file beside the KB files
     result = runner.invoke(app, ["kb", "remove", str(folder), "-y"])
     assert result.exit_code == 0, result.output
@@ -63,16 +64,16 @@ def test_a_new_kb_is_not_created_inside_a_folder_of_someone_elses_files(tmp_path
 def test_only_the_kbs_own_index_files_are_cleaned_up(tmp_path, embedder):
     kb = KnowledgeBase(tmp_path / "kb", embedder)
     write(tmp_path / "kb" / "vectors.备注.txt", "a user's note that happens to start with vectors.")
-    kb.add_file(write(tmp_path / "a.md", "# 手册\n\n" + ONLY_A))
-    kb.add_file(write(tmp_path / "b.md", "# 手册二\n\n" + ONLY_B))
+    add_file(kb, write(tmp_path / "a.md", "# 手册\n\n" + ONLY_A))
+    add_file(kb, write(tmp_path / "b.md", "# 手册二\n\n" + ONLY_B))
     assert (tmp_path / "kb" / "vectors.备注.txt").exists()
     assert len(list((tmp_path / "kb").glob("vectors.*.faiss"))) == 1  # old generations are still removed
 
 
 def test_text_two_documents_share_survives_removing_either(tmp_path, embedder):
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    a = kb.add_file(write(tmp_path / "a.md", "# 探访规范\n\n" + ONLY_A + SHARED))
-    b = kb.add_file(write(tmp_path / "b.md", "# 探访规范第二版\n\n" + SHARED + ONLY_B))
+    a = add_file(kb, write(tmp_path / "a.md", "# 探访规范\n\n" + ONLY_A + SHARED))
+    b = add_file(kb, write(tmp_path / "b.md", "# 探访规范第二版\n\n" + SHARED + ONLY_B))
     assert b.duplicates == 1  # stored once
     assert kb.remove_document(a.doc_id)
     texts = [r[0] for r in kb._conn.execute("SELECT text FROM chunks")]
@@ -89,9 +90,9 @@ def test_text_two_documents_share_survives_removing_either(tmp_path, embedder):
 def test_a_new_version_that_drops_a_shared_section_hands_it_to_the_other_document(tmp_path, embedder):
     kb = KnowledgeBase(tmp_path / "kb", embedder)
     path = write(tmp_path / "a.md", "# 探访规范\n\n" + ONLY_A + SHARED)
-    kb.add_file(path)
-    kb.add_file(write(tmp_path / "b.md", "# 另一份\n\n" + SHARED + ONLY_B))
-    kb.add_file(write(path, "# 探访规范\n\n" + ONLY_A))  # the shared section removed from a.md
+    add_file(kb, path)
+    add_file(kb, write(tmp_path / "b.md", "# 另一份\n\n" + SHARED + ONLY_B))
+    add_file(kb, write(path, "# 探访规范\n\n" + ONLY_A))  # the shared section removed from a.md
     texts = [r[0] for r in kb._conn.execute("SELECT text FROM chunks")]
     assert sum("每月上门一次" in t for t in texts) == 1
     assert len(kb) == len(texts) == 3
@@ -140,7 +141,7 @@ def test_ask_with_a_kb_folder_answers_from_that_folder(library, tmp_path):
     from knowledge.retrieve import HybridRetriever
 
     folder_kb = library.open_dir(tmp_path / "单独的库")
-    folder_kb.add_file(write(tmp_path / "x.md", "# 楼道管理办法\n\n## 一、楼道堆物\n\n楼道堆放杂物的，由楼组长先劝导清理，拒不清理的报告物业。\n"))
+    add_file(folder_kb, write(tmp_path / "x.md", "# 楼道管理办法\n\n## 一、楼道堆物\n\n楼道堆放杂物的，由楼组长先劝导清理，拒不清理的报告物业。\n"))
     ans = Answerer(HybridRetriever(library), None).ask("楼道里堆了杂物谁来管", "solution", kbs=[folder_kb])
     assert ans.citations and all(c["title"] == "楼道管理办法" for c in ans.citations)
 
