@@ -22,12 +22,11 @@ import gradio as gr
 import pandas as pd
 
 from assistant import ui_render as ui
-from assistant.service import Service, get_service
+from service import Service, get_service
 from ingest.types import DOC_TYPE_LABELS
-from knowledge.store import database_error
-from shegong import accounts, history
+from service import accounts, history
 from shegong.config import get_settings
-from shegong.errors import UserError
+from shegong.errors import UserError, database_error
 from shegong.logs import setup_logging
 
 log = logging.getLogger("shegong.app")

@@ -33,7 +33,6 @@ LAWS_KB = "政策法规"
 CASES_KB = "案例库"
 HANDBOOK_KB = "手册"
 KB_FOR_TYPE = {"handbook": HANDBOOK_KB, "policy": LAWS_KB, "law": LAWS_KB, "case": CASES_KB}  # default KB per type
-SUPPORTED_SUFFIXES = {".pdf", ".docx", ".txt", ".md", ".markdown", ".xlsx", ".csv"}
 
 log = logging.getLogger(__name__)
 RESERVED_NAMES = {"全部"}  # the app's "all KBs" choice

@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 def prepare_home(home: Path, sample_kbs_dir: Path) -> None:
-    from shegong import accounts
+    from service import accounts
 
     shutil.copytree(sample_kbs_dir, home / "kbs")
     with pytest.MonkeyPatch.context() as mp:

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from shegong import accounts
+from service import accounts
 from shegong.config import get_settings
 from shegong.errors import PermissionDenied, UserError
 

@@ -139,7 +139,7 @@ def test_prompt_injection_in_a_document_changes_nothing(library, small_llm, tmp_
 
 def test_cli_ask_json(library):
     env = dict(os.environ, SHEGONG_LLM_BACKEND="none")
-    out = subprocess.run([sys.executable, "-m", "shegong.cli", "ask", "独居老人好几天没出门怎么办", "--mode", "solution",
+    out = subprocess.run([sys.executable, "-m", "cli", "ask", "独居老人好几天没出门怎么办", "--mode", "solution",
                           "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout.strip().splitlines()[-1])

@@ -119,7 +119,7 @@ def test_a_refused_api_key_and_a_too_long_prompt_are_said_in_chinese(keyed_serve
 def test_cli_ask_json_with_a_refused_key_is_a_labelled_extract(keyed_server, library):
     env = dict(os.environ, SHEGONG_LLM_BACKEND="openai", SHEGONG_OPENAI_BASE_URL=keyed_server,
                SHEGONG_OPENAI_API_KEY="sk-wrong")
-    out = subprocess.run([sys.executable, "-m", "shegong.cli", "ask", "独居老人好几天没出门怎么办", "--json"],
+    out = subprocess.run([sys.executable, "-m", "cli", "ask", "独居老人好几天没出门怎么办", "--json"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout.strip().splitlines()[-1])

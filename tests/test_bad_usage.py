@@ -17,7 +17,7 @@ from ingest.chunking import chunk_document
 from ingest.loaders import load_file
 from knowledge.store import KnowledgeBase
 from knowledge.importer import add_file
-from shegong.cli import app, explain
+from cli import app, explain
 from shegong.errors import UserError
 
 runner = CliRunner()
@@ -172,7 +172,7 @@ def test_usage_errors_from_the_command_line_are_said_in_chinese():
 
     for args, expected in ((["search", "低保", "-k", "abc"], "参数 k 的值不对"), (["ask"], "缺少参数 question"),
                            (["search", "低保", "--nope"], "没有这个选项"), (["nosuchcommand"], "用法不对")):
-        out = subprocess.run([sys.executable, "-m", "shegong.cli", *args], capture_output=True, text=True, timeout=120)
+        out = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=120)
         assert out.returncode == 2 and expected in out.stderr and "Traceback" not in out.stderr, (args, out.stderr)
 
 
@@ -180,3 +180,10 @@ def test_a_law_name_from_an_answer_is_not_a_wildcard(library):
     """The verifier looks up every 《…》第N条 an answer cites; "《%》第一条" must not match any law's 第一条."""
     assert library.find_article("老年人权益保障法", "第一条")
     assert not library.find_article("%", "第一条") and not library.find_article("_", "第一条")
+
+
+def test_cli_ingest_files_a_document_where_the_app_would(cli_library, tmp_path):
+    """`shegong ingest` goes through the service: "…办法" lands in 政策法规, as an upload in the app does."""
+    rules = write(tmp_path / "楼道管理办法.txt", "楼道管理办法\n\n楼道堆放杂物的，由楼组长先劝导清理。\n")
+    result = runner.invoke(app, ["ingest", str(rules)])
+    assert result.exit_code == 0 and "[政策法规] ✓ 楼道管理办法：已加入" in result.output, result.output

@@ -34,7 +34,7 @@ def write(path: Path, text: str) -> Path:
 
 def cli(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none")
-    r = subprocess.run([sys.executable, "-m", "shegong.cli", *args], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
                        timeout=120, cwd=ROOT, env=env)
     assert "Traceback" not in r.stderr, r.stderr
     if check:
@@ -154,7 +154,7 @@ def test_killed_between_faiss_rename_and_commit(tmp_path, embedder, shegong_home
     reader.execute("BEGIN")
     reader.execute("SELECT COUNT(*) FROM chunks").fetchone()
     env = dict(os.environ, SHEGONG_HOME=str(shegong_home), SHEGONG_LLM_BACKEND="none")
-    proc = subprocess.Popen([sys.executable, "-m", "shegong.cli", "ingest", str(throw), "--kb", str(kbdir)],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "ingest", str(throw), "--kb", str(kbdir)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while not (kbdir / f"vectors.{gen + 1}.faiss").exists():

@@ -46,7 +46,7 @@ def test_cli_search_hyde_without_a_model_says_so_and_still_searches(library):
     from pathlib import Path
 
     env = dict(os.environ, SHEGONG_LLM_BACKEND="none")
-    out = subprocess.run([sys.executable, "-m", "shegong.cli", "search", QUESTION, "--hyde", "--json", "-k", "3"],
+    out = subprocess.run([sys.executable, "-m", "cli", "search", QUESTION, "--hyde", "--json", "-k", "3"],
                          cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr

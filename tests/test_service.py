@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shegong import accounts, history
+from service import accounts, history
 from shegong.config import reset_settings
 from shegong.errors import PermissionDenied, UserError
 
@@ -23,7 +23,7 @@ GBK_TEXT = """社区助浴服务工作规定
 
 @pytest.fixture
 def service(library, monkeypatch):
-    from assistant.service import Service
+    from service import Service
 
     monkeypatch.setenv("SHEGONG_LLM_BACKEND", "none")
     reset_settings()
@@ -235,7 +235,7 @@ def test_status_without_llm_says_answers_are_extracts(service, users):
 
 
 def test_a_broken_model_falls_back_to_extracts(library, users, monkeypatch, tmp_path):
-    from assistant.service import Service
+    from service import Service
 
     monkeypatch.setenv("SHEGONG_LLM_BACKEND", "llama_cpp")
     monkeypatch.setenv("SHEGONG_LLM_MODEL_PATH", str(tmp_path / "missing.gguf"))
@@ -284,3 +284,25 @@ def test_document_search_matches_what_the_user_sees_literally(service, users, tm
     assert service.list_documents(supervisor, "手册", "home") == []  # not the folders of the stored path
     (refused,) = service.upload(supervisor, [note], kb="全部")  # "全部" is the app's "all KBs"
     assert refused.status == "error" and "所有知识库" in refused.error
+
+
+def test_the_cli_and_the_app_file_a_document_in_the_same_kb(service, users, tmp_path, caplog):
+    """One routing: a "…办法" is a policy, a spreadsheet holds cases, the rest is handbook, whether uploaded
+    in the app or ingested by `shegong ingest` (which acts as the system user, named so in the log)."""
+    from service import SYSTEM_USER
+
+    files = {"楼道管理办法.txt": "政策法规", "走访要点.txt": "手册", "邻里案例.csv": "案例库"}
+    for name in files:
+        (tmp_path / "up" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "up" / name).write_text("标题,做法\n楼道堆物,劝导清理\n" if name.endswith(".csv")
+                                            else f"{name}\n\n楼组长每月巡查一次楼道，发现堆物当天劝导清理。\n", encoding="utf-8")
+    uploaded = service.upload(users["督导"], [tmp_path / "up" / name for name in files])
+    assert all(r.status == "added" for r in uploaded), [r.summary() for r in uploaded]
+    assert {d.doc.title: d.kb for d in service.list_documents(users["督导"]) if d.doc.title in
+            ("楼道管理办法", "走访要点", "邻里案例")} == {"楼道管理办法": "政策法规", "走访要点": "手册", "邻里案例": "案例库"}
+    with caplog.at_level("INFO", logger="service.knowledge_bases"):
+        ingested = {name: service.ingest_file(SYSTEM_USER, tmp_path / "up" / name)[0] for name in files}
+    assert ingested == files
+    assert "system(cli) ingested" in caplog.text
+    with pytest.raises(PermissionDenied):
+        service.ingest_file(users["社工"], tmp_path / "up" / "走访要点.txt")

@@ -18,6 +18,6 @@ The store keeps chunked documents; reading and chunking files is knowledge/impor
 """
 
 from knowledge.store.kb import KnowledgeBase
-from knowledge.store.records import BUSY, FAISS_FILE, DocumentInfo, IngestResult, database_error
+from knowledge.store.records import FAISS_FILE, DocumentInfo, IngestResult
 
-__all__ = ["BUSY", "FAISS_FILE", "DocumentInfo", "IngestResult", "KnowledgeBase", "database_error"]
+__all__ = ["FAISS_FILE", "DocumentInfo", "IngestResult", "KnowledgeBase"]

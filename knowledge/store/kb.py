@@ -15,8 +15,8 @@ from knowledge.embed.base import Embedder
 from knowledge.index.bm25 import TERMS_VERSION, BM25Index, keyword_terms
 from knowledge.index.faiss_index import FaissIndex
 from knowledge.store.reads import Reads
-from knowledge.store.records import FAISS_FILE, SCHEMA, SCHEMA_VERSION, IngestResult, database_error
-from shegong.errors import EmbedderMismatch, UserError
+from knowledge.store.records import FAISS_FILE, SCHEMA, SCHEMA_VERSION, IngestResult
+from shegong.errors import EmbedderMismatch, UserError, database_error
 
 
 class KnowledgeBase(Reads):

@@ -1,14 +1,10 @@
-"""What the store writes and reports: its schema, per-file results, document rows, error messages."""
+"""What the store writes and reports: its schema, per-file results, document rows."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
-
-from shegong.errors import UserError
 
 SCHEMA_VERSION = 1
 
@@ -79,15 +75,3 @@ class DocumentInfo:
 
 
 FAISS_FILE = re.compile(r"vectors\.(\d+)\.faiss(?:\.\d+\.\d+)?(?:\.tmp)?")  # the file and its temp files
-
-
-BUSY = "知识库正被另一个程序使用"
-
-
-def database_error(e: sqlite3.Error, where: Path | str = "") -> UserError:
-    """A Chinese message for an SQLite error: busy (another program is writing) is not damage."""
-    place = f"：{where}" if where else ""
-    if "locked" in str(e) or "busy" in str(e):
-        return UserError(f"{BUSY}（例如正在导入文件）{place}。请等它完成后再试。")
-    return UserError(f"知识库文件已损坏，无法读取{place}（{e}）。"
-                     "可以用 shegong kb remove 删除这个知识库后重新导入文件。")
