@@ -41,10 +41,8 @@ app.add_typer(users.user_app, name="user")
 @app.command("app")
 def run_app() -> None:
     """启动网页版（与 python app.py 相同）。"""
-    import runpy
-    from pathlib import Path
-
-    runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"), run_name="__main__")
+    # The web app replaces this process: the two front ends share the service, never each other's code.
+    os.execv(sys.executable, [sys.executable, "-m", "webapp"])
 
 
 def main() -> None:

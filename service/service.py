@@ -249,12 +249,17 @@ class Service(KnowledgeBaseActions):
         require(user, "ask")
         return history.list_conversations(user.username, limit)
 
-    def conversation(self, user: User, conversation_id: str) -> history.Conversation:
+    def conversation(self, user: User, conversation_id: str, *, missing_ok: bool = False) -> history.Conversation | None:
+        """One of the user's own conversations; ``missing_ok``: None for one not saved yet (a new one)."""
         require(user, "ask")
         conv = history.get_conversation(user.username, conversation_id)
-        if conv is None:
+        if conv is None and not missing_ok:
             raise UserError("找不到这段对话（可能已被删除）")
         return conv
+
+    @staticmethod
+    def new_conversation_id() -> str:
+        return history.new_conversation_id()
 
     def delete_conversation(self, user: User, conversation_id: str) -> None:
         require(user, "ask")
@@ -272,6 +277,16 @@ class Service(KnowledgeBaseActions):
         return history.list_feedback(limit)
 
     # ------------------------------------------------------------ accounts
+    @staticmethod
+    def sign_in(username: str, password: str) -> User | None:
+        """The account if the password is right, else None (never says which part was wrong)."""
+        return accounts.authenticate(username, password)
+
+    @staticmethod
+    def ensure_admin() -> accounts.InitialAdmin | None:
+        """On a fresh install, the first 管理员 (see accounts.ensure_admin); None when accounts exist."""
+        return accounts.ensure_admin()
+
     def list_users(self, user: User) -> list[User]:
         require(user, "accounts")
         return accounts.list_users()
