@@ -21,7 +21,8 @@ import json
 
 import numpy as np
 
-from assistant.answer import Answerer, RelevanceGate
+from assistant.answer import Answerer
+from assistant.gate import RelevanceGate
 from eval.common import DATA_DIR, load_jsonl
 from knowledge.library import get_library
 from knowledge.retrieve.hybrid import HybridRetriever

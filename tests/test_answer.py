@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import NO_DIRECT_ANSWER, Answer, Answerer, RelevanceGate
+from assistant.answer import NO_DIRECT_ANSWER, Answer, Answerer
+from assistant.gate import RelevanceGate
 from assistant.verify import CITE, LAW_ARTICLE, article_known
 from knowledge.retrieve import HybridRetriever
 from knowledge.importer import add_file

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from appserver import free_port, serve
 
-from assistant.answer import Answerer, RelevanceGate
+from assistant.answer import Answerer
+from assistant.gate import RelevanceGate
 from assistant.llm.llama_cpp import LlamaCppLLM
 from assistant.llm.openai_compat import OpenAICompatLLM, _parse_sse
 from assistant.verify import cut_repetition, verify_answer
@@ -237,6 +238,6 @@ def test_a_loop_inside_nested_numbering_is_cut():
 ])
 def test_marker_variants_become_checkable_markers(written, expected):
     """'[1,2,7]' stayed as written: the check never saw the 7, which was shown pointing to no source."""
-    from assistant.answer import normalise_markers
+    from assistant.verify import normalise_markers
 
     assert normalise_markers(f"应当经常看望老年人{written}。") == f"应当经常看望老年人{expected}。"
