@@ -18,12 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from assistant.context import Source, query_terms, select_sources
+from assistant.context import Source, pick_hits, query_terms, select_sources
 from assistant.gate import RelevanceGate
 from assistant.llm.base import LLM, Message
 from assistant.verify import cut_repetition, normalise_markers, only_not_found, repetition_start, verify_answer
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
-from knowledge.types import Hit
 from shegong.errors import ModelUnavailable
 
 Mode = Literal["policy", "solution"]
@@ -382,21 +381,6 @@ class Answerer:
 
 
 NO_DIRECT_ANSWER = "资料中没有直接回答这个问题的内容，以下是最相关的原文要点。"
-
-# The kind of source each mode must not go without, when retrieval found one in its top 8.
-MODE_NEEDS = {"policy": ("law", "policy"), "solution": ("case",)}
-
-
-def pick_hits(hits: list[Hit], mode: Mode, n: int) -> list[Hit]:
-    """Top ``n`` hits, but 找政策 always sees a law/policy and 搜方案 a similar case if one was retrieved."""
-    chosen = hits[:n]
-    needed = MODE_NEEDS[mode]
-    if chosen and not any(h.doc_type in needed for h in chosen):
-        extra = next((h for h in hits[n:] if h.doc_type in needed), None)
-        if extra is not None:
-            chosen = chosen[:-1] + [extra]
-    return chosen
-
 
 def referral(question: str) -> str:
     for line in prompt("referrals.tsv").splitlines():
