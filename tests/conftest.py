@@ -2,6 +2,9 @@
 
 Expensive things (embedder, a KB with the bundled samples + two laws) are built
 once per session and copied where a test needs to change them.
+
+Every test is in exactly one tier (pyproject.toml): ``unit`` (fast, no model, no browser),
+``integration`` or ``slow``. A unit test that asks for a model is refused at collection.
 """
 
 from __future__ import annotations
@@ -15,6 +18,18 @@ from shegong.config import reset_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_LAWS = ["老年人权益保障法", "城市居民委员会组织法"]
+TIERS = ("unit", "integration", "slow")
+MODEL_FIXTURES = {"embedder", "sample_kbs_dir", "library", "small_model_path", "small_llm"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tiers = sorted({m.name for m in item.iter_markers() if m.name in TIERS})
+        if len(tiers) != 1:
+            raise pytest.UsageError(f"{item.nodeid}: needs exactly one of the marks {TIERS}, has {tiers or 'none'}")
+        models = MODEL_FIXTURES & set(item.fixturenames)  # every fixture it needs, directly or not
+        if tiers == ["unit"] and models:
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but loads a model: {sorted(models)}")
 
 
 @pytest.fixture(autouse=True)

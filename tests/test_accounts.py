@@ -10,6 +10,8 @@ from service import accounts
 from shegong.config import get_settings
 from shegong.errors import PermissionDenied, UserError
 
+pytestmark = pytest.mark.unit
+
 
 def test_create_and_authenticate():
     accounts.create_user("王芳", "correct-horse", "督导")

@@ -13,6 +13,8 @@ from gradio_client import Client, handle_file
 
 from appserver import PASSWORD, prepare_home, running_app
 
+pytestmark = pytest.mark.integration
+
 REFUSED_KB = "当前账号（社工）没有权限执行此操作：上传或删除知识库资料"
 
 

@@ -11,6 +11,8 @@ from ingest.textutil import heading_level, split_sentences, tokenize
 from ingest.types import Block, LoadedDocument
 from shegong.errors import UserError
 
+pytestmark = pytest.mark.unit
+
 
 def handbook(blocks: list[Block], title: str = "社区工作手册") -> LoadedDocument:
     return LoadedDocument(title=title, source="test", doc_type="handbook", blocks=blocks)

@@ -4,6 +4,8 @@ Real SQLite, real FAISS, real `shegong` subprocesses."""
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import shutil
 import sqlite3
@@ -19,6 +21,8 @@ from knowledge.index.bm25 import keyword_terms
 from knowledge.library import Library
 from knowledge.store import KnowledgeBase
 from knowledge.importer import add_file
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 

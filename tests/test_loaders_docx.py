@@ -11,6 +11,8 @@ from shegong.errors import BadDocument
 
 from sample_files import make_pdf
 
+pytestmark = pytest.mark.unit
+
 
 def test_docx_heading_styles_tables_and_numbered_lines(tmp_path):
     import docx

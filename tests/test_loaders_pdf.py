@@ -33,6 +33,7 @@ HANDBOOK_PAGES = [
 # --- PDF ---
 
 
+@pytest.mark.unit
 def test_pdf_chinese_text_with_pages_and_headings(tmp_path):
     doc = load_file(make_pdf(tmp_path / "走访手册.pdf", HANDBOOK_PAGES))
     assert doc.title == "走访手册" and doc.doc_type == "handbook"
@@ -78,6 +79,7 @@ OFFICE_PAGES = [
 ]
 
 
+@pytest.mark.unit
 def test_pdf_running_headers_page_numbers_and_contents_are_left_out(tmp_path):
     doc = load_file(make_pdf(tmp_path / "指导手册.pdf", OFFICE_PAGES))
     chunks = chunk_document(doc)
@@ -90,6 +92,7 @@ def test_pdf_running_headers_page_numbers_and_contents_are_left_out(tmp_path):
     assert doc.meta["removed"] == {"running": [HEADER], "page_numbers": 4, "toc_lines": 4}
 
 
+@pytest.mark.unit
 def test_pdf_text_on_either_side_of_an_unread_page_does_not_join(tmp_path, monkeypatch):
     import ingest.loaders.pdf as pdf
 
@@ -102,6 +105,7 @@ def test_pdf_text_on_either_side_of_an_unread_page_does_not_join(tmp_path, monke
     assert paragraphs[:2] == ["网格员每周上门走访独居老人一次，发现异常情况应当及时联系老人的", "家属并记录在案。"]
 
 
+@pytest.mark.unit
 def test_pdf_lines_that_only_look_like_furniture_are_kept(tmp_path):
     pages = [
         ["一、紧急电话", "遇到火情拨打", "119", "遇到急病拨打", "120"],  # numbers in the text, two pages only
@@ -119,6 +123,7 @@ def test_pdf_lines_that_only_look_like_furniture_are_kept(tmp_path):
     assert text.count("【场景】") == 4 and text.count("【做法】") == 4
 
 
+@pytest.mark.unit
 def test_pdf_encrypted_is_refused(tmp_path):
     from pypdf import PdfWriter
 
@@ -131,6 +136,7 @@ def test_pdf_encrypted_is_refused(tmp_path):
         load_file(locked)
 
 
+@pytest.mark.unit
 def test_pdf_with_empty_user_password_opens(tmp_path):
     from pypdf import PdfWriter
 
@@ -141,6 +147,7 @@ def test_pdf_with_empty_user_password_opens(tmp_path):
     assert any("独居老人" in b.text for b in load_file(path).blocks)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("keep", [0.3, 0.6, 0.9])
 def test_pdf_truncated_is_bad_document(tmp_path, keep):
     data = make_pdf(tmp_path / "full.pdf", HANDBOOK_PAGES).read_bytes()
@@ -150,6 +157,7 @@ def test_pdf_truncated_is_bad_document(tmp_path, keep):
         load_file(broken)
 
 
+@pytest.mark.unit
 def test_not_a_pdf_is_bad_document(tmp_path):
     fake = tmp_path / "report.pdf"
     fake.write_text("这其实是一段文字，不是 PDF。" * 20, encoding="utf-8")
@@ -157,6 +165,7 @@ def test_not_a_pdf_is_bad_document(tmp_path):
         load_file(fake)
 
 
+@pytest.mark.integration
 def test_scanned_pdf_is_read_with_ocr(tmp_path):
     from PIL import Image, ImageDraw, ImageFont
 
@@ -181,6 +190,7 @@ def test_scanned_pdf_is_read_with_ocr(tmp_path):
     assert all(b.page == 1 for b in doc.blocks)
 
 
+@pytest.mark.integration
 def test_pdf_without_text_or_readable_images_is_refused(tmp_path):
     from reportlab.pdfgen import canvas
 
@@ -214,6 +224,7 @@ def make_text_then_scan_pdf(path: Path) -> Path:
     return path
 
 
+@pytest.mark.integration
 def test_pdf_scanned_page_among_text_pages_is_read_with_ocr(tmp_path):
     doc = load_file(make_text_then_scan_pdf(tmp_path / "通知.pdf"))
     by_page = {b.page: b.text for b in doc.blocks}
@@ -223,6 +234,7 @@ def test_pdf_scanned_page_among_text_pages_is_read_with_ocr(tmp_path):
     assert doc.warnings == ["第2页没有文字层，已用 OCR 识别，可能有错字"]
 
 
+@pytest.mark.unit
 def test_pdf_scanned_page_without_ocr_still_loads_with_a_warning(tmp_path, monkeypatch):
     import ingest.loaders.pdf as pdf_loader
 

@@ -10,6 +10,8 @@ from ingest.chunking import chunk_document
 from ingest.loaders import load_file
 from shegong.errors import BadDocument
 
+pytestmark = pytest.mark.unit
+
 
 CASES = [
     ["标题", "场景", "问题", "做法"],

@@ -15,6 +15,8 @@ from shegong.errors import BadDocument, UnsupportedFile, UserError
 
 from sample_files import make_pdf
 
+pytestmark = pytest.mark.unit
+
 
 GUIDE = "一、证件办理\n（一）无犯罪记录证明\n本人携带身份证到户籍所在地派出所申请。\n1. 立即拨打110报警，并通知家属。\n"
 

@@ -8,6 +8,8 @@ from service import accounts, history
 from shegong.config import reset_settings
 from shegong.errors import PermissionDenied, UserError
 
+pytestmark = pytest.mark.integration
+
 REFUSED_KB = "当前账号（社工）没有权限执行此操作：上传或删除知识库资料"
 
 GBK_TEXT = """社区助浴服务工作规定

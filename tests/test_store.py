@@ -15,6 +15,8 @@ from knowledge.store import KnowledgeBase
 from knowledge.importer import add_file
 from shegong.errors import EmbedderMismatch
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parent.parent
 
 HANDBOOK = """# 测试手册

@@ -10,6 +10,8 @@ import pytest
 from webapp import render as ui
 from shegong.errors import PermissionDenied
 
+pytestmark = pytest.mark.unit
+
 CITATION = {"n": 1, "title": "中华人民共和国老年人权益保障法", "location": "第二章 家庭赡养与扶养 › 第十四条",
             "text": "第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务。<script>alert(1)</script>",
             "excerpt": "赡养人应当履行对老年人经济上供养的义务。", "doc_type": "law", "kb": "政策法规", "chunk_id": 7}

@@ -14,12 +14,14 @@ SOURCES = [
 ]
 
 
+@pytest.mark.unit
 def test_normalise_article():
     assert normalise_article("第18条") == "第十八条"
     assert normalise_article("第 1042 条") == "第一千零四十二条"
     assert normalise_article("第十八条") == "第十八条"
 
 
+@pytest.mark.unit
 def test_dangling_markers_removed():
     v = verify_answer("应当常回家看望老人[1]。另见[7]和[0]。", SOURCES, lambda law, a: True)
     assert "[7]" not in v.text and "[0]" not in v.text and "[1]" in v.text
@@ -28,6 +30,7 @@ def test_dangling_markers_removed():
     assert any("不存在" in w for w in v.warnings)
 
 
+@pytest.mark.integration
 def test_law_articles_checked_against_real_kb(library):
     from knowledge.retrieve import HybridRetriever
 
@@ -49,6 +52,7 @@ def test_law_articles_checked_against_real_kb(library):
     assert v3.invalid_titles == ["社区和谐促进法"] and any("不在知识库中" in w for w in v3.warnings)
 
 
+@pytest.mark.integration
 def test_law_titles_checked_against_real_kb(library):
     from knowledge.retrieve import HybridRetriever
 
@@ -66,6 +70,7 @@ def test_law_titles_checked_against_real_kb(library):
     assert v2.invalid_titles == [] and "《中华人民共和国刑法》" in v2.text
 
 
+@pytest.mark.integration
 def test_arabic_article_number_resolves(library):
     from knowledge.retrieve import HybridRetriever
 
@@ -74,6 +79,7 @@ def test_arabic_article_number_resolves(library):
     assert v.invalid_articles == [] and "第18条" in v.text
 
 
+@pytest.mark.unit
 def test_rewrite_adds_formal_terms_and_article_refs():
     q = rewrite("孩子不回家看老人，老年人权益保障法第18条怎么说")
     assert "常回家看望" in q.expansions
@@ -84,6 +90,7 @@ def test_rewrite_adds_formal_terms_and_article_refs():
     assert "相邻关系" in q2.expansions
 
 
+@pytest.mark.unit
 def test_synonym_table_is_well_formed():
     from knowledge.retrieve.rewrite import SYNONYMS_FILE
 
@@ -97,6 +104,7 @@ def test_synonym_table_is_well_formed():
     assert len(phrases) == len(set(phrases)), "同一口语说法出现了两次"
 
 
+@pytest.mark.integration
 def test_formal_terms_lift_the_right_item_on_the_real_sample_kb(library):
     from knowledge.retrieve.hybrid import HybridRetriever, RetrievalConfig
 
@@ -112,6 +120,7 @@ def test_formal_terms_lift_the_right_item_on_the_real_sample_kb(library):
     assert with_table <= 3 and with_table < without
 
 
+@pytest.mark.integration
 def test_a_real_article_under_an_invented_chapter_loses_the_chapter(library):
     """'《老年人权益保障法》第五章第十四条': the article is real, but it is in 第二章; the path the model made
     up goes, the reference to the real article stays."""
@@ -131,6 +140,7 @@ def test_a_real_article_under_an_invented_chapter_loses_the_chapter(library):
         assert f"《老年人权益保障法》{right}第十四条" in v.text and not v.wrong_paths
 
 
+@pytest.mark.unit
 def test_a_chapter_written_in_digits_is_the_same_chapter():
     """'《老年人权益保障法》第2章第14条' names the right chapter: the KB writes it 第二章. Before, it was
     taken for an invented path, removed, and the answer warned that the chapter did not match."""
@@ -145,6 +155,7 @@ def test_a_chapter_written_in_digits_is_the_same_chapter():
         assert (f"《老年人权益保障法》{path}第14条" in v.text) != wrong
 
 
+@pytest.mark.integration
 def test_a_real_article_with_an_invented_paragraph_or_item_loses_them(library):
     """老年人权益保障法第十四条 has three 款 and no 项; 居民委员会组织法第十条 lists its duties as 项 （一）…."""
     from knowledge.retrieve import HybridRetriever
@@ -167,6 +178,7 @@ def test_a_real_article_with_an_invented_paragraph_or_item_loses_them(library):
     assert shown("《城市居民委员会组织法》第十条第三款")[1] and shown("《城市居民委员会组织法》第十条第二款第一项")[1]
 
 
+@pytest.mark.unit
 def test_an_article_number_is_only_corrected_to_a_source_of_the_law_it_names():
     """《民法典》 written on the words of 老年人权益保障法第十四条: "correcting" it to 《民法典》第十四条 (a real
     article about 民事权利能力) would make a wrong citation out of a real one."""
@@ -183,6 +195,7 @@ def test_an_article_number_is_only_corrected_to_a_source_of_the_law_it_names():
         assert "第十四条" in fixed.text and any("条号不符" in w for w in fixed.warnings)
 
 
+@pytest.mark.unit
 def test_an_article_written_with_its_chapter_path_is_checked_and_its_number_must_match_the_quote():
     """'《民法典》第三编合同第十二章借款合同第六百六十七条' is an article reference like any other."""
     src = ["第六百七十七条 借款人提前返还借款的，除当事人另有约定外，应当按照实际借款的期间计算利息。"]
@@ -209,6 +222,7 @@ def test_an_article_written_with_its_chapter_path_is_checked_and_its_number_must
     assert "第十八条" in verify_answer(raw, other_law, exists, "家里要敬老吗").text
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("question", [
     "老年人权益保障法第十四条",
     "请问老年人权益保障法第十四条怎么规定的",          # words before the name
@@ -222,6 +236,7 @@ def test_an_article_named_in_the_question_comes_first(library, question):
     assert top.meta.get("pinned")
 
 
+@pytest.mark.unit
 def test_an_article_number_without_a_law_must_be_in_the_sources():
     handbook = "2. 告知申请渠道：最低生活保障一般由本人向户籍所在地乡镇人民政府、街道办事处提出。"
     law = "第三十七条 申请最低生活保障，由本人向户籍所在地乡镇人民政府、街道办事处提出。"
@@ -235,6 +250,7 @@ def test_an_article_number_without_a_law_must_be_in_the_sources():
     assert not v.severe
 
 
+@pytest.mark.unit
 def test_an_article_of_this_law_or_that_law_is_checked_against_the_law_named_before_it():
     """'该法第九十九条' was always accepted (meant for quoted text's own "依照本法第N条"); the 老年人权益保障法
     has 85 articles, so the shown answer cited an invented one."""
@@ -252,6 +268,7 @@ def test_an_article_of_this_law_or_that_law_is_checked_against_the_law_named_bef
                                          quoted, exists).text
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("written", ["第十四、九十九条", "第14至99条", "第十四条至第九十九条", "第十四条和第九十九条",
                                      "第十四条、第九十九条", "第99条第2款", "第九十九条第二款"])
 def test_every_article_of_a_list_or_range_is_checked(written):
@@ -265,6 +282,7 @@ def test_every_article_of_a_list_or_range_is_checked(written):
     assert v.invalid_articles and not v.unknown_bare_articles
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("written", ["第十四、十五条", "第14至16条", "第十四条至第十六条", "第十四条和第十五条",
                                      "第十四条第二款"])
 def test_a_list_of_real_articles_is_kept_whole(written):
@@ -276,6 +294,7 @@ def test_a_list_of_real_articles_is_kept_whole(written):
     assert f"《老年人权益保障法》{written}，赡养人" in v.text and not v.warnings, (v.text, v.warnings)
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("written,shown", [
     ("根据《老年人权益保障法》的第九十九条，", "根据《老年人权益保障法》的相关规定，"),
     ("根据《老年人权益保障法》中第九十九条，", "根据《老年人权益保障法》中相关规定，"),
@@ -291,6 +310,7 @@ def test_an_unknown_article_goes_without_leaving_debris(written, shown):
     assert "第九十九条" not in v.text
 
 
+@pytest.mark.unit
 def test_a_looping_article_list_is_looked_up_once_per_article():
     """'第十四条和第十四条和…' (a model looping inside one sentence) made one KB lookup per repeat: 2000 took 20 s."""
     calls = []

@@ -6,6 +6,8 @@ import pytest
 
 from assistant.verify import verify_answer
 
+pytestmark = pytest.mark.unit
+
 SOURCES = [
     "第十八条 家庭成员应当关心老年人的精神需求，不得忽视、冷落老年人。与老年人分开居住的家庭成员，应当经常看望或者问候老年人。",
     "对年满80周岁的老人，社区应在7个工作日内完成高龄津贴申请材料的初审。",
