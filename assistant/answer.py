@@ -76,7 +76,7 @@ class Event:
 # When only the LLM judge let a question through, which failures of the generated answer make it a refusal:
 # it fails verification badly ("severe") or only says the sources do not mention it ("not_found"). A
 # conclusion without support ("unsupported") is shown as "资料中没有直接回答…" with the checked points:
-# with the per-source judge (11-30), also refusing those cost 4 in-scope questions for 2 out-of-scope ones.
+# refusing those too costs more in-scope questions than it saves out-of-scope ones (eval/README.md).
 STRICT_REFUSAL = ("severe", "not_found")
 
 
@@ -241,7 +241,7 @@ class Answerer:
         With log-probabilities (llama.cpp in process): P(能) / (P(能) + P(不能)) of the first reply token.
         Otherwise (an OpenAI-compatible server) each source gets a vote, 1.0 only when the reply starts
         with 能, and the result is the share of 能: at the default threshold one 能 among three sources lets
-        the question through, as one 能 over all three did before 11-30 (not calibrated for servers).
+        the question through (the threshold is calibrated on log-probabilities, not on servers' words).
         Without an LLM the sources are shown (1.0); if the model fails midway, the sources judged so far decide.
         """
         if self.llm is None or not sources:

@@ -23,7 +23,7 @@ class RelevanceGate:
     low: float = 0.31  # below: refuse at once
     high: float = 0.49  # at or above: answer; in between the LLM judges relevance (yes/no only)
     # In the band, answer when the model's mean P(能) / (P(能) + P(不能)) over the top sources, each judged
-    # on its own, reaches this. Calibrated by ``shegong eval calibrate --judge`` (1.5B, 2026-11-30): the
+    # on its own, reaches this. Calibrated by ``shegong eval calibrate --judge`` with the 1.5B model: the
     # highest threshold that refuses at most 5 % of in-scope questions before generation. The per-source
     # judge separates in-scope from out-of-scope band questions far better than one judgement over three
     # sources (AUC 0.92 vs 0.69; held-out pair 0.89 vs 0.76). Backends without log-probabilities use the

@@ -101,8 +101,8 @@ def test_real_model_answer_is_verified_and_cited(library, small_llm):
 
 @pytest.mark.integration
 def test_a_short_new_question_in_a_conversation_is_not_mixed_with_the_last_one(library):
-    """Before 11-30 every question of 14 characters or fewer was a follow-up: "居民身份证丢了怎么办？" after a
-    question on noise disputes was searched as both, and two of its three sources were about noise."""
+    """A short question is not always a follow-up: "居民身份证丢了怎么办？" after a question on noise disputes
+    must be searched on its own, or two of its three sources are about noise."""
     answerer = Answerer(HybridRetriever(library), None)
     history = [{"role": "user", "content": "楼上楼下噪音纠纷怎么调解？"}, {"role": "assistant", "content": "……"}]
     new = answerer.ask("居民身份证丢了怎么办？", mode="solution", history=history)
@@ -285,7 +285,7 @@ def test_a_strict_refusal_lists_the_source_the_checked_text_cites_first(library)
     ans = answer_with_sources(retriever, "邻居家养的狗天天叫，警察能管吗")
     last = ans.sources[-1]
     raw = f"结论：月亮上的兔子会管。\n1. 资料中没有提到，但{last.hit.text.split('。')[0]}。[{last.n}]"
-    # the unsupported conclusion is a refusal only when that rule is on (it is not by default since 11-30)
+    # the unsupported conclusion is a refusal only when that rule is on (it is not by default)
     Answerer(retriever, None, strict_refusal=("unsupported",))._finish_generated(ans, raw, strict=True)
     assert ans.refused and len(ans.sources) == 3
     assert ans.sources[0].hit is last.hit and [s.n for s in ans.sources] == [1, 2, 3]

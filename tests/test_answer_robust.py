@@ -200,7 +200,7 @@ def test_a_server_that_says_nothing_gives_the_extract_with_the_reason(canned, li
 @pytest.mark.integration
 def test_a_context_size_llama_cpp_rounds_up_is_not_overrun(small_model_path):
     """llama.cpp makes n_ctx=300 a 512-token context, llama-cpp-python keeps a 300-token buffer: a
-    400-token prompt used to fail with numpy's "could not broadcast input array" in the warning."""
+    400-token prompt must not fail with numpy's "could not broadcast input array" in the warning."""
     llm = LlamaCppLLM(small_model_path, n_ctx=300)
     assert llm.n_ctx == 300
     prompt = [{"role": "user", "content": "社区" * 320}]
@@ -225,7 +225,7 @@ def test_a_file_that_is_not_a_model_is_said_without_llama_cpps_english(tmp_path)
 @pytest.mark.parametrize("claim", ["民法典第九千条规定，饲养的动物造成他人损害的，由饲养人承担责任",
                                    "刑法第九千条规定，饲养的动物造成他人损害的，由饲养人承担责任"])
 def test_an_invented_article_of_a_short_law_name_is_caught(library, claim):
-    """"民法典第九千条" at the start of a sentence (no 《》, nothing before it) used to pass unchecked."""
+    """"民法典第九千条" at the start of a sentence (no 《》, nothing before it) is checked too."""
     source = "依照《中华人民共和国民法典》，饲养的动物造成他人损害的，一般由饲养人或管理人承担责任。"
     retriever = HybridRetriever(library)
     v = verify_answer(f"结论：{claim}[1]。", [source], retriever.article_exists, "民法典第九千条")

@@ -1,4 +1,4 @@
-"""Unusual use that must not lose anything or show a traceback (found by a review on 11-30).
+"""Unusual use that must not lose anything or show a traceback.
 
 Each test names what went wrong before: a KB folder given by path, text shared between documents,
 a pasted roster without punctuation, a damaged KB among good ones, a busy KB, a GBK question file.

@@ -124,8 +124,8 @@ def test_supervisor_uploads_on_a_phone(server, browser, tmp_path):
     f.write_text("垃圾分类督导排班\n\n每天早七点到九点、晚六点到八点，志愿者在投放点值守，指导居民分类投放。\n",
                  encoding="utf-8")
     page.get_by_label("标题或文件名包含").fill("垃圾分类")  # typed, not yet searched
-    # 开始导入 before choosing a file: refused with a reason, and the drop zone stays usable (Gradio used to
-    # cover every output of a refused event, the file picker included, with an error mark)
+    # 开始导入 before choosing a file: refused with a reason, and the drop zone stays usable (Gradio covers
+    # every output of a refused event with an error mark unless show_progress_on names one)
     page.get_by_role("button", name="开始导入").click()
     page.get_by_text("请先选择要上传的文件").first.wait_for(timeout=20_000)
     page.wait_for_timeout(500)
@@ -140,7 +140,7 @@ def test_supervisor_uploads_on_a_phone(server, browser, tmp_path):
     page.wait_for_function("el => el.value.includes('✓')", arg=result.element_handle(), timeout=60_000)
     assert "✓ 垃圾分类督导排班：已加入" in result.input_value()
     # the document table is listed again after the upload, with the filter on screen: the new document shows
-    # without pressing 查询 (the table used to stay as it was)
+    # without pressing 查询
     page.locator("table").get_by_text("垃圾分类督导排班").first.wait_for(state="attached", timeout=30_000)
     OUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUT / "browser_kb_phone.png"), full_page=True)

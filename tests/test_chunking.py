@@ -97,8 +97,8 @@ def test_no_overlap_across_sections():
 
 
 def test_a_sentence_longer_than_a_chunk_is_cut_and_nothing_is_lost():
-    """Before 11-30 it stayed one chunk whatever its length: a pasted roster without 。 became one
-    360k-character chunk that took 3 GB to embed."""
+    """A paragraph without 。 is still cut: a pasted roster would otherwise be one 360k-character chunk that
+    takes 3 GB to embed."""
     giant = "".join(f"第{i}户居民王某某没有回复" for i in range(60)) + "。"  # ~800 characters, no 。 or comma
     doc = handbook([Block(kind="paragraph", text="开头一句。" + giant + "结尾一句。")])
     texts = [c.text for c in chunk_document(doc, max_chars=200, target_chars=150, overlap=30)]

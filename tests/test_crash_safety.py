@@ -234,7 +234,7 @@ def test_kb_removed_and_recreated_by_another_process(embedder, shegong_home, tmp
 
 def test_two_openers_create_the_same_new_kb_at_once(tmp_path, embedder):
     """Two processes (here: two connections) creating one new KB: both open it, one set of settings."""
-    for i in range(60):  # a race: many rounds so that the old code fails on almost every run
+    for i in range(60):  # a race: many rounds, so that an unguarded creation fails on almost every run
         path = tmp_path / f"kb{i}"
         barrier, errors = threading.Barrier(2), []
 

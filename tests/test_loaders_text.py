@@ -64,7 +64,7 @@ def test_binary_file_named_txt_is_refused(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
 def test_a_text_file_cut_off_mid_character_is_read_with_a_warning(tmp_path, encoding):
-    """A copy cut short (or one stray byte) used to reject the whole file with "另存为 UTF-8" advice."""
+    """A copy cut short (or one stray byte) is read, not the whole file rejected with "另存为 UTF-8" advice."""
     text = "居民来开无犯罪记录证明的，告知到派出所办理，社区不开具。" * 20 + "最后一句没写完"
     data = text.encode(encoding)[:-1]  # the last character loses a byte
     path = tmp_path / "通知.txt"

@@ -138,7 +138,7 @@ def test_upload_reports_each_file_and_keeps_good_data(service, users, tmp_path):
 
 
 def test_two_files_of_the_same_name_in_one_upload_do_not_overwrite_each_other(service, users, tmp_path):
-    """Before 11-30 the second 通知.txt replaced the first, which was then gone from the KB and the file store."""
+    """The second 通知.txt must not replace the first: that one would be gone from the KB and the file store."""
     first, second = tmp_path / "a" / "通知.txt", tmp_path / "b" / "通知.txt"
     for path, text in ((first, "关于开展夏季燃气安全入户检查的通知。各楼组长配合上门。"),
                        (second, "关于发放高龄津贴的通知。八十周岁以上老人可申请。")):
@@ -201,7 +201,7 @@ def test_replace_swaps_the_document(service, users, tmp_path):
 
 
 def test_replacing_with_a_file_named_like_another_document_changes_neither(service, users, tmp_path):
-    """Before 11-30 the upload updated the other document of that name and the selected one was deleted."""
+    """The upload would update the other document of that name, and the selected one would then be deleted."""
     supervisor = users["督导"]
     parking, green = tmp_path / "停车管理.txt", tmp_path / "绿化养护.txt"
     parking.write_text("停车管理\n\n地面车位先到先停，消防通道不得占用。\n", encoding="utf-8")
@@ -267,7 +267,7 @@ def test_case_form_limits_and_a_repeated_case(service, users):
     supervisor = users["督导"]
     case = {"标题": "楼道堆物清理", "场景": "楼道堆满纸箱", "做法": "楼组长劝导，三天内清理"}
     assert service.add_case(supervisor, case).added == 1
-    with pytest.raises(UserError, match="完全相同"):  # it used to say "已保存" and store an empty document
+    with pytest.raises(UserError, match="完全相同"):  # not "已保存" with an empty document stored
         service.add_case(supervisor, case)
     assert sum(d.doc.title == "楼道堆物清理" for d in service.list_documents(supervisor, "案例库")) == 1
     with pytest.raises(UserError, match="标题太长"):

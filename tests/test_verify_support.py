@@ -112,8 +112,8 @@ def test_a_hedged_line_keeps_its_claim_and_the_claim_is_still_checked():
 
 
 def test_points_written_inline_on_one_line_are_separate_items():
-    """Run 7 (r015): the model put its three points on the conclusion line, two of them "资料中没有提到".
-    The one that answers stays; before, the whole line counted as "not found" and the question was refused."""
+    """A model may put its three points on the conclusion line, two of them "资料中没有提到". The one that
+    answers stays; the line as a whole does not count as "not found" (that refused the question)."""
     from assistant.verify import only_not_found
 
     src = ["居委会不评定、不发证。去向：向户籍所在地县级残联申请，到残联指定的医疗机构进行残疾评定，由残联核发残疾人证。"]
