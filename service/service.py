@@ -240,8 +240,8 @@ class Service(KnowledgeBaseActions):
             from assistant.llm import make_llm
             from knowledge.retrieve.hyde import HydeExpander
 
-            self._hyde = HybridRetriever(self.library, reranker=self.retriever.reranker, config=self.retriever.config,
-                                         expander=HydeExpander(make_llm(self.settings)))
+            self._hyde = HybridRetriever.from_settings(self.library, self.settings,
+                                                       expander=HydeExpander(make_llm(self.settings)))
         return self._hyde
 
     # ------------------------------------------------------------ conversations and feedback
