@@ -11,6 +11,7 @@ from ingest.loaders.docx import load_docx
 from ingest.loaders.pdf import load_pdf
 from ingest.loaders.table import load_csv, load_xlsx
 from ingest.loaders.text import load_markdown, load_txt
+from ingest.loaders.zipcheck import check_office_zip
 from ingest.types import LoadedDocument, check_doc_type
 
 LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {
@@ -69,15 +70,16 @@ _OFFICE_NAMES = {".docx": ("Word", ".doc", ".docx"), ".xlsx": ("Excel", ".xls", 
 
 
 def _check_office_container(path: Path, ext: str) -> None:
-    """A .docx/.xlsx is a zip file. One in the old binary container is either protected by a
+    """A .docx/.xlsx is a zip file: it is checked for a zip bomb (see zipcheck.py). One in the old binary container is either protected by a
     password (Office keeps the encrypted zip in a stream named EncryptedPackage) or an old
     .doc/.xls renamed; each gets its own advice instead of "damaged"."""
     if ext not in _OFFICE_NAMES:
         return
+    app, old, new = _OFFICE_NAMES[ext]
     with path.open("rb") as f:
         if f.read(len(_OLE_MAGIC)) != _OLE_MAGIC:
+            check_office_zip(path, app)  # before python-docx/openpyxl inflate anything
             return
-    app, old, new = _OFFICE_NAMES[ext]
     if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
         raise BadDocument(f"{path.name} 设置了打开密码，无法读取。请在 {app} 或 WPS 中取消密码后另存，再上传")
     raise BadDocument(f"{path.name} 实际是旧版 {old} 文件（只是扩展名为 {new}）。请用 {app} 或 WPS 打开后另存为 {new} 再上传")
