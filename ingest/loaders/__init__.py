@@ -8,7 +8,7 @@ from pathlib import Path
 from shegong.config import get_settings
 from shegong.errors import BadDocument, UnsupportedFile
 from ingest.loaders.docx import load_docx
-from ingest.loaders.pdf import load_pdf
+from ingest.loaders.pdf import Progress as PdfProgress, load_pdf
 from ingest.loaders.table import load_csv, load_xlsx
 from ingest.loaders.text import load_markdown, load_txt
 from ingest.loaders.zipcheck import check_office_zip
@@ -29,8 +29,13 @@ _OLD_FORMATS = {".doc": ".docx", ".wps": ".docx", ".xls": ".xlsx", ".et": ".xlsx
 POLICY_NAME_HINTS = ("法", "条例", "办法", "规定")
 
 
-def load_file(path: str | Path, doc_type: str | None = None, title: str | None = None) -> LoadedDocument:
-    """Load one file. Raises UnsupportedFile / BadDocument with a message for the user."""
+def load_file(path: str | Path, doc_type: str | None = None, title: str | None = None,
+              progress: PdfProgress | None = None) -> LoadedDocument:
+    """Load one file. Raises UnsupportedFile / BadDocument with a message for the user.
+
+    ``progress(done, total, what)`` hears about each page of a PDF (the slow kind: OCR) and may raise
+    ImportCancelled to stop the import.
+    """
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in LOADERS:
@@ -47,7 +52,7 @@ def load_file(path: str | Path, doc_type: str | None = None, title: str | None =
     check_size(path)
 
     _check_office_container(path, ext)
-    doc = LOADERS[ext](path)
+    doc = load_pdf(path, progress) if ext == ".pdf" else LOADERS[ext](path)
     if not any(block.text.strip() for block in doc.blocks):
         raise BadDocument(f"没有从 {path.name} 中读出任何文字")
     doc.title = title or doc.title or path.stem
