@@ -21,7 +21,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from service.appdb import connect, now
+from service.appdb import connect, new_uid, now
+from shegong import audit
 from shegong.config import get_settings
 from shegong.errors import PermissionDenied, UserError
 
@@ -68,6 +69,8 @@ class User:
     role: str
     created_at: str = ""
     last_login: str | None = None
+    uid: str = ""  # never reused: history and sessions belong to it, not to the name
+    session_epoch: int = 0  # goes up with every password change; older sessions have ended
 
     def can(self, action: str) -> bool:
         return self.role in PERMISSIONS.get(action, frozenset())
@@ -89,6 +92,7 @@ def require(user: User | None, action: str) -> None:
     if user is None:
         raise PermissionDenied("请先登录")
     if not user.can(action):
+        audit.record("permission_denied", user=user.username, role=user.role, action=action)
         raise PermissionDenied(f"当前账号（{user.role}）没有权限执行此操作：{ACTION_LABELS[action]}")
 
 
@@ -117,7 +121,8 @@ def generate_password() -> str:
 
 
 def _user(row) -> User:
-    return User(username=row["username"], role=row["role"], created_at=row["created_at"], last_login=row["last_login"])
+    return User(username=row["username"], role=row["role"], created_at=row["created_at"], last_login=row["last_login"],
+                uid=row["uid"], session_epoch=row["session_epoch"])
 
 
 # ------------------------------------------------------------------ CRUD
@@ -137,14 +142,22 @@ def list_users() -> list[User]:
         return [_user(r) for r in conn.execute("SELECT * FROM users ORDER BY id")]
 
 
-def create_user(username: str, password: str, role: str = "社工") -> User:
+def session_key(username: str) -> tuple[str, int] | None:
+    """What a signed-in session must still match: the account's uid and password epoch (None: no such account)."""
+    with connect() as conn:
+        row = conn.execute("SELECT uid, session_epoch FROM users WHERE username=?", ((username or "").strip(),)).fetchone()
+    return (row["uid"], row["session_epoch"]) if row else None
+
+
+def create_user(username: str, password: str, role: str = "社工", *, by: str = "") -> User:
     username, role = _check_name(username), _check_role(role)
     pw_hash = _hasher.hash(_check_password(password))
     with connect() as conn:
         if conn.execute("SELECT 1 FROM users WHERE username=?", (username,)).fetchone():
             raise UserError(f"用户名「{username}」已存在")
-        conn.execute("INSERT INTO users(username, password_hash, role, created_at) VALUES (?,?,?,?)",
-                     (username, pw_hash, role, now()))
+        conn.execute("INSERT INTO users(username, password_hash, role, created_at, uid) VALUES (?,?,?,?,?)",
+                     (username, pw_hash, role, now(), new_uid()))
+    audit.record("user_created", by=by, user=username, role=role)
     return get_user(username)
 
 
@@ -170,7 +183,7 @@ def _admins(conn) -> int:
     return conn.execute("SELECT COUNT(*) FROM users WHERE role='管理员'").fetchone()[0]
 
 
-def set_role(username: str, role: str) -> User:
+def set_role(username: str, role: str, *, by: str = "") -> User:
     role = _check_role(role)
     with connect() as conn:
         row = conn.execute("SELECT role FROM users WHERE username=?", (username,)).fetchone()
@@ -179,24 +192,31 @@ def set_role(username: str, role: str) -> User:
         if row["role"] == "管理员" and role != "管理员" and _admins(conn) <= 1:
             raise UserError("这是最后一个管理员账号，不能改成其他角色")
         conn.execute("UPDATE users SET role=? WHERE username=?", (role, username))
+    audit.record("role_changed", by=by, user=username, old=row["role"], new=role)
     return get_user(username)
 
 
-def set_password(username: str, password: str) -> None:
+def set_password(username: str, password: str, *, by: str = "") -> None:
+    """Set a new password; every session of the account ends (its session epoch goes up)."""
     pw_hash = _hasher.hash(_check_password(password))
     with connect() as conn:
-        if conn.execute("UPDATE users SET password_hash=? WHERE username=?", (pw_hash, username)).rowcount == 0:
+        if conn.execute("UPDATE users SET password_hash=?, session_epoch=session_epoch+1 WHERE username=?",
+                        (pw_hash, username)).rowcount == 0:
             raise UserError(f"没有用户「{username}」")
+    audit.record("password_changed" if by == username else "password_reset", by=by, user=username)
 
 
-def delete_user(username: str) -> None:
+def delete_user(username: str, *, by: str = "") -> None:
+    """Delete an account and its conversations (nobody can open them again: they belong to its uid)."""
     with connect() as conn:
-        row = conn.execute("SELECT role FROM users WHERE username=?", (username,)).fetchone()
+        row = conn.execute("SELECT role, uid FROM users WHERE username=?", (username,)).fetchone()
         if row is None:
             raise UserError(f"没有用户「{username}」")
         if row["role"] == "管理员" and _admins(conn) <= 1:
             raise UserError("这是最后一个管理员账号，不能删除")
         conn.execute("DELETE FROM users WHERE username=?", (username,))
+        conn.execute("DELETE FROM conversations WHERE user_uid=?", (row["uid"],))
+    audit.record("user_deleted", by=by, user=username, role=row["role"])
 
 
 # ------------------------------------------------------------------ first run
