@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     app_port: int = 7860
     app_concurrency: int = 1  # in-process LLM: one generation at a time
     max_upload_mb: int = 100
+    session_idle_hours: float = Field(8.0, description="a signed-in session unused this long has ended")
     max_pdf_pages: int = Field(1000, description="a longer PDF is refused before any page is read")
     # OCR reads ~5 s a page on an office PC: a scan that would take longer than this is refused (split it)
     ocr_time_limit_s: float = 1200
