@@ -226,6 +226,17 @@ class InitialAdmin:
     password: str
     password_file: Path | None  # where a generated password was written
 
+    def announcement(self) -> str:
+        """What the person starting the app is told. A generated password is in the file (readable by
+        the owner only), not on the screen, where it would stay in the terminal's scrollback and logs."""
+        line = "=" * 60
+        if self.password_file:
+            where = f"密码保存在 {self.password_file}（只有本机的这个系统账户能打开）"
+        else:
+            where = "密码为环境变量 SHEGONG_ADMIN_PASSWORD 的值"
+        return (f"\n{line}\n首次启动：已建立管理员账号 {self.username}，{where}。\n"
+                f"请登录后在「账号」页为同事建立账号。\n{line}\n")
+
 
 def ensure_admin() -> InitialAdmin | None:
     """On a fresh install, create the first 管理员.
@@ -244,11 +255,11 @@ def ensure_admin() -> InitialAdmin | None:
     password_file = None
     if generated:
         password_file = get_settings().home / INITIAL_PASSWORD_FILE
-        password_file.write_text(
-            f"社工助手初始管理员账号\n用户名：{ADMIN_NAME}\n密码：{password}\n\n"
-            "请登录后在「账号」页为每位同事建立账号，并妥善保管或删除本文件。\n", encoding="utf-8")
-        try:
-            password_file.chmod(0o600)
-        except OSError:
-            pass
+        text = (f"社工助手初始管理员账号\n用户名：{ADMIN_NAME}\n密码：{password}\n\n"
+                "请登录后在「账号」页为每位同事建立账号，并妥善保管或删除本文件。\n")
+        password_file.unlink(missing_ok=True)  # a leftover of an earlier install may have other permissions
+        # created 0600: never readable by others, not even for the moment before a chmod
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
     return InitialAdmin(ADMIN_NAME, password, password_file)
