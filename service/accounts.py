@@ -1,9 +1,9 @@
 """Local accounts and roles (stored in ``$SHEGONG_HOME/app.sqlite``; passwords hashed with Argon2).
 
 Roles:
-    社工    asks questions (visit records later)
-    督导    asks, manages the knowledge bases, reviews generated questions
-    学员    drills (later), may ask
+    社工    asks questions (visit records later); sees the sources its answers cite, does not browse the KBs
+    督导    asks, manages and browses the knowledge bases, reviews generated questions
+    学员    drills (later), may ask; like 社工, does not browse the KBs
     管理员  manages accounts, and may do everything
 
 ``require(user, action)`` is called by the service for every action, so a
@@ -31,7 +31,9 @@ ALL_ROLES = frozenset(ROLES)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "ask": ALL_ROLES,
-    "kb.read": ALL_ROLES,
+    # lists, statistics, passages and original files: those who manage the KBs. 社工 and 学员 see the passages
+    # their answers cite (README, tests/test_kb_browsing.py)
+    "kb.read": frozenset({"督导", "管理员"}),
     "kb.write": frozenset({"督导", "管理员"}),
     "accounts": frozenset({"管理员"}),
     "feedback": ALL_ROLES,

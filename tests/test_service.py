@@ -53,7 +53,7 @@ def test_social_worker_cannot_change_the_knowledge_base(service, users, tmp_path
     before = doc_count(service, boss)
     txt = tmp_path / "资料.txt"
     txt.write_text(GBK_TEXT, encoding="utf-8")
-    doc = service.list_documents(worker)[0]
+    doc = service.list_documents(boss)[0]
     attempts = [
         lambda: service.upload(worker, [txt]),
         lambda: service.add_case(worker, {"标题": "测试案例", "做法": "上门走访"}),
