@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from assistant.context import Source, drop_directives, pick_hits, query_terms, select_sources
+from assistant.context import DIRECTIVES_LEFT_OUT, Source, drop_directives, pick_hits, query_terms, select_sources
 from assistant.gate import RelevanceGate
 from assistant.llm.base import LLM, Message
 from assistant.verify import cut_repetition, normalise_markers, only_not_found, repetition_start, verify_answer
@@ -389,7 +389,6 @@ class Answerer:
 
 
 NO_DIRECT_ANSWER = "资料中没有直接回答这个问题的内容，以下是最相关的原文要点。"
-DIRECTIVES_LEFT_OUT = "资料中让人拨打电话或付款的句子没有列出（问题没有问到；如需联系方式或缴费方式，请直接问）。"
 
 def referral(question: str) -> str:
     for line in prompt("referrals.tsv").splitlines():

@@ -105,6 +105,9 @@ def pick_hits(hits: list[Hit], mode: str, n: int) -> list[Hit]:
     return chosen
 
 
+DIRECTIVES_LEFT_OUT = "资料中让人拨打电话或付款的句子没有列出（问题没有问到；如需联系方式或缴费方式，请直接问）。"
+
+
 def drop_directives(text: str, allowed: set[str] = frozenset()) -> tuple[str, int]:
     """A generated answer without sentences that send the reader to a phone number or a payment the
     question did not ask for; line breaks are kept. Returns the text and how many sentences went."""

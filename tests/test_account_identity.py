@@ -14,6 +14,8 @@ from service import accounts, history
 from shegong.config import get_settings
 from shegong.errors import UserError
 
+pytestmark = pytest.mark.unit
+
 ANSWER = {"question": "身份证丢了怎么办？", "answer": "到派出所补办[1]。", "citations": [{"n": 1, "title": "手册"}]}
 
 

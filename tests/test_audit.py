@@ -8,6 +8,8 @@ from service import accounts
 from shegong import audit
 from shegong.errors import PermissionDenied
 
+pytestmark = pytest.mark.unit
+
 
 def audit_lines(home) -> list[str]:
     path = home / "logs" / "app.log"
@@ -52,3 +54,4 @@ def test_cli_user_management_is_audited(shegong_home):
         assert result.exit_code == 0, result.output
     events = [line.split(" AUDIT ")[1].split()[0] for line in audit_lines(shegong_home)]
     assert events == ["user_created", "role_changed", "password_reset", "user_deleted"]
+    assert all("by=system(cli)" in line for line in audit_lines(shegong_home))

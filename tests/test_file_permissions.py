@@ -8,7 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shegong import accounts
+import pytest
+
+from service import accounts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +19,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.integration
 def test_the_cli_keeps_the_data_directory_private(tmp_path):
     home = tmp_path / "home"
     home.mkdir(mode=0o755)
@@ -26,7 +29,7 @@ def test_the_cli_keeps_the_data_directory_private(tmp_path):
     env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none")
     for args in (["user", "add", "wang", "--role", "督导", "--password", "secret-123"],
                  ["ingest", str(notes), "--kb", "手册"]):
-        run = subprocess.run([sys.executable, "-c", "import os; os.umask(0o022); from shegong.cli import main; main()",
+        run = subprocess.run([sys.executable, "-c", "import os; os.umask(0o022); from cli import main; main()",
                               *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr
     assert mode(home) == 0o700
@@ -37,6 +40,7 @@ def test_the_cli_keeps_the_data_directory_private(tmp_path):
     assert {str(p.relative_to(home)): oct(mode(p)) for p in dirs if mode(p) & 0o077} == {}
 
 
+@pytest.mark.unit
 def test_the_initial_password_file_is_never_readable_by_others(monkeypatch, shegong_home):
     monkeypatch.delenv("SHEGONG_ADMIN_PASSWORD", raising=False)
     monkeypatch.setattr(Path, "chmod", lambda self, m: None)  # a chmod after the write would come too late
@@ -49,6 +53,7 @@ def test_the_initial_password_file_is_never_readable_by_others(monkeypatch, sheg
     assert admin.password in admin.password_file.read_text(encoding="utf-8")
 
 
+@pytest.mark.unit
 def test_the_initial_password_is_not_printed_when_it_is_in_the_file(monkeypatch, shegong_home):
     monkeypatch.delenv("SHEGONG_ADMIN_PASSWORD", raising=False)
     admin = accounts.ensure_admin()

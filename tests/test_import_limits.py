@@ -15,6 +15,8 @@ from shegong.config import reset_settings
 from shegong.errors import BadDocument, ImportCancelled
 from sample_files import make_pdf
 
+pytestmark = pytest.mark.unit
+
 
 def scan_pdf(path: Path, pages: int) -> Path:
     """A PDF of ``pages`` image-only pages (a scan), each with a dark box so the page is not blank."""

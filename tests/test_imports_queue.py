@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import threading
 import time
 from pathlib import Path
 
-from shegong.imports import ImportQueue
+from service.imports import ImportQueue
+
+pytestmark = pytest.mark.unit
 
 
 def files(tmp_path: Path, n: int) -> list[Path]:

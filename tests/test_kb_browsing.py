@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shegong import accounts
+from service import accounts
 from shegong.errors import PermissionDenied
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def service(library, monkeypatch):
-    from assistant.service import Service
+    from service import Service
     from shegong.config import reset_settings
 
     monkeypatch.setenv("SHEGONG_LLM_BACKEND", "none")
@@ -28,6 +28,7 @@ def service(library, monkeypatch):
     return Service(library=library).start(load_llm=False)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("role", ["社工", "学员"])
 def test_workers_and_trainees_cannot_browse_or_download(service, role, tmp_path):
     supervisor = accounts.create_user("dudao", "secret-123", "督导")
@@ -46,6 +47,7 @@ def test_workers_and_trainees_cannot_browse_or_download(service, role, tmp_path)
     assert service.kb_stats(supervisor) and service.list_documents(supervisor)
 
 
+@pytest.mark.unit
 def test_the_readme_role_table_says_the_same():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("| 角色 | 能做的事 |")[1].split("\n\n")[0]

@@ -15,7 +15,7 @@ Here:
   store before the first request is served, notes each request's address for the sign-in throttle,
   and lets only the roles that may add files use Gradio's upload route, so nobody else can fill its
   cache.
-- ``check_login`` is the ``auth`` function: the password check with back-off (shegong/logins.py), run
+- ``check_login`` is the ``auth`` function: the password check with back-off (service/logins.py), run
   in a small thread pool so that Argon2 never blocks the event loop for the other users.
 """
 
@@ -29,7 +29,8 @@ from collections.abc import Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from shegong import accounts, audit, logins
+from service import Service, accounts, logins
+from shegong import audit
 from shegong.config import get_settings
 
 CLIENT_ADDRESS: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="?")
@@ -188,7 +189,7 @@ async def check_login(username: str, password: str) -> bool:
     address = CLIENT_ADDRESS.get()
     loop = asyncio.get_running_loop()
     try:
-        await loop.run_in_executor(_pool, logins.sign_in, username, password, address)
+        await loop.run_in_executor(_pool, Service.sign_in, username, password, address)
     except logins.LoginRefused as refused:
         if str(refused) == logins.WRONG:
             return False

@@ -18,8 +18,9 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from shegong import accounts, audit
-from shegong.accounts import User
+from service import accounts
+from shegong import audit
+from service.accounts import User
 from shegong.errors import UserError
 
 WRONG = "用户名或密码不正确"
