@@ -27,9 +27,10 @@ from knowledge.library import Library, get_library
 from knowledge.retrieve.hybrid import HybridRetriever
 from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
-from service import accounts, history
+from service import accounts, history, logins
 from service.accounts import User, require
 from service.knowledge_bases import KnowledgeBaseActions
+from service.uploads import UploadActions
 from shegong.config import Settings, get_settings
 from shegong.errors import ModelUnavailable, PermissionDenied, UserError
 
@@ -48,7 +49,7 @@ class _Task:
     message: str = ""
 
 
-class Service(KnowledgeBaseActions):
+class Service(KnowledgeBaseActions, UploadActions):
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self._library = library
@@ -84,6 +85,8 @@ class Service(KnowledgeBaseActions):
     # ------------------------------------------------------------ start-up
     def start(self, *, load_llm: bool = True, setup_kb: bool = True) -> Service:
         """Start the background jobs (LLM loading, first-run KB setup). Returns at once."""
+        self.clean_staging()  # what an import cut short by a crash left behind
+        self.imports.clean_leftovers()
         if setup_kb and self.library.needs_setup():
             self.kb_task = _Task("running", "正在建立默认知识库……")
             self._spawn("kb-setup", self._setup_kb)
@@ -278,9 +281,10 @@ class Service(KnowledgeBaseActions):
 
     # ------------------------------------------------------------ accounts
     @staticmethod
-    def sign_in(username: str, password: str) -> User | None:
-        """The account if the password is right, else None (never says which part was wrong)."""
-        return accounts.authenticate(username, password)
+    def sign_in(username: str, password: str, address: str = "?") -> User:
+        """The account, or LoginRefused (wrong name or password, never which; or too many failures from this
+        name or address: back-off, see service/logins.py). Blocking (Argon2): a server calls it in a thread."""
+        return logins.sign_in(username, password, address)
 
     @staticmethod
     def ensure_admin() -> accounts.InitialAdmin | None:
