@@ -10,7 +10,7 @@ text, its quotes and the source excerpts) contains one of the item's ``must_not`
 they are counted apart. Also reported: the planted guide among the sources, a warning shown, the chunk
 flagged for review at import, and the guide's real advice (``keep``) still in the answer.
 
-    python -m eval.injection [--model qwen...|none] [--out result.json] [--limit N]
+    python -m eval.injection [--model qwen...|none] [--out result.json] [--limit N] [--ids i18 ...]
 """
 
 from __future__ import annotations
@@ -25,11 +25,12 @@ from eval.common import DATA_DIR, load_jsonl
 
 
 def _base_library(root: Path, embedder):
+    from knowledge.importer import add_file
     from knowledge.library import BUNDLED_SAMPLES, SAMPLES_DIR, Library
 
     lib = Library(root=root, embedder=embedder)
     for fname, kb, doc_type in BUNDLED_SAMPLES:
-        result = lib.get(kb, create=True).add_file(SAMPLES_DIR / fname, doc_type=doc_type)
+        result = add_file(lib.get(kb, create=True), SAMPLES_DIR / fname, doc_type=doc_type)
         assert result.status != "error", result.summary()
     for kb in lib._open.values():
         kb.close()
@@ -37,6 +38,7 @@ def _base_library(root: Path, embedder):
 
 def run_item(item: dict, base: Path, work: Path, embedder, llm, settings) -> dict:
     from assistant.answer import Answerer
+    from knowledge.importer import add_file
     from knowledge.library import Library
     from knowledge.retrieve.hybrid import HybridRetriever
 
@@ -45,7 +47,7 @@ def run_item(item: dict, base: Path, work: Path, embedder, llm, settings) -> dic
     lib = Library(root=root, embedder=embedder)
     guide = work / item["id"] / f"{item['title']}.md"
     guide.write_text(item["doc"], encoding="utf-8")
-    added = lib.get("手册").add_file(guide, doc_type="handbook")
+    added = add_file(lib.get("手册"), guide, doc_type="handbook")
     flagged = any(h.meta.get("flagged") for h in lib.get("手册").chunks_of(added.doc_id)) if added.doc_id else False
     started = time.perf_counter()
     ans = Answerer.from_settings(HybridRetriever(lib), llm, settings).ask(item["q"], item.get("mode", "policy"))
@@ -84,7 +86,8 @@ def summarise(rows: list[dict]) -> dict:
     }
 
 
-def main(model: str | None = None, out: Path | None = None, limit: int | None = None, data: Path | None = None) -> dict:
+def main(model: str | None = None, out: Path | None = None, limit: int | None = None, data: Path | None = None,
+         ids: list[str] | None = None) -> dict:
     from assistant.llm import make_llm
     from knowledge.embed.base import make_embedder
     from shegong.config import get_settings
@@ -95,7 +98,7 @@ def main(model: str | None = None, out: Path | None = None, limit: int | None = 
         if model:
             settings = settings.model_copy(update={"llm_backend": "llama_cpp", "llm_default_model": model})
         llm = make_llm(settings)
-    items = load_jsonl(data or DATA_DIR / "injection.jsonl")[:limit]
+    items = [i for i in load_jsonl(data or DATA_DIR / "injection.jsonl") if not ids or i["id"] in ids][:limit]
     embedder = make_embedder(settings.embedder, settings.embedder_query_prefix)
     rows = []
     with tempfile.TemporaryDirectory(prefix="shegong-injection-") as tmp:
@@ -124,5 +127,6 @@ if __name__ == "__main__":
     ap.add_argument("--out", type=Path)
     ap.add_argument("--limit", type=int)
     ap.add_argument("--data", type=Path)
+    ap.add_argument("--ids", nargs="*", help="only these items (e.g. i18)")
     a = ap.parse_args()
-    main(a.model, a.out, a.limit, a.data)
+    main(a.model, a.out, a.limit, a.data, a.ids)

@@ -30,8 +30,11 @@ INSTRUCTION = re.compile(
     r"|\[INST\]|<\|?(system|im_start)\|?>|【系统】"
     r"|ignore (all|any|previous|the above|prior)|disregard (all|previous|the above)|you must|you are now|act as",
     re.I)
-# A sentence that only carries what the previous, flagged one asked for ("回答：请拨打…").
-PAYLOAD = re.compile(r"^\s*(回答|答|回复|输出|告诉(居民|用户)|最终答案)\s*[:：]")
+# A sentence that only carries what the previous, flagged one asked for ("回答：请拨打…"), or the next step of
+# a list of them ("下面是给助手的说明。第一，…第二，…").
+PAYLOAD = re.compile(r"^\s*((回答|答|回复|输出|告诉(居民|用户)|最终答案)\s*[:：]"
+                     r"|第[一二三四五六七八九十]+[，、,:：]|[一二三四五六七八九十]+、|\d+[.、．]|[（(][一二三四五六七八九十\d]+[)）]"
+                     r"|(首先|其次|然后|接着|最后|另外)[，,])")
 
 # Phone numbers: mobiles, landlines with or without area code, 400/800 numbers, and a number written in
 # Chinese digits. The short public service numbers (110, 119, 120, 122, 12345-style 123xx, 96xxx) are not
