@@ -7,6 +7,9 @@
     practice.py   practice rounds, 错题复习, the 错题本 (clock injected)
     exam.py       the timed 模拟考试
     progress.py   accuracy by subject and tag
+    related.py    相关依据: knowledge-base passages for a question
+    generate.py   questions drafted by the LLM from a passage, and their checks
+    queue.py      the review queue: only approved drafts enter the bank
     core.py       ``Drills``: all of the above over one store and one clock
 """
 

@@ -13,6 +13,7 @@ from assistant.drills.bankfile import RowProblem, read_bank, write_bank
 from assistant.drills.exam import Exams
 from assistant.drills.practice import Clock, Practice, Related, local_now
 from assistant.drills.progress import Progress, progress
+from assistant.drills.queue import DraftQueue
 from assistant.drills.scoring import Schedule
 from assistant.drills.store import DrillStore
 
@@ -52,6 +53,7 @@ class Drills:
         self.store = DrillStore(url)
         self.practice = Practice(self.store, clock, schedule, related)
         self.exams = Exams(self.practice)
+        self.queue = DraftQueue(self.store, clock)
 
     @property
     def clock(self) -> Clock:
