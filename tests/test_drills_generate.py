@@ -94,7 +94,7 @@ def test_real_model_drafts_wait_for_approval_and_keep_their_passage(library, sma
     kb, doc = elderly_law(library)
     passages = passages_of_document(kb, doc.id, 2)
     assert len(passages) == 2 and passages[0].chunk_id != passages[1].chunk_id
-    drafts = drills.queue.generate(small_llm, passages, user_id=7)
+    drafts = drills.queue.generate(small_llm, passages, user_id="uid-dudao")
     assert [d.passage.chunk_id for d in drafts] == [p.chunk_id for p in passages]
     chunks = {h.chunk_id: h for h in kb.chunks_of(doc.id)}
     for d in drafts:  # each draft keeps its source: the chunk's id, text and place in the law
@@ -109,33 +109,33 @@ def test_real_model_drafts_wait_for_approval_and_keep_their_passage(library, sma
     # The reviewer rewrites the first draft from its own passage (the 0.5B model's drafts rarely pass).
     draft = drafts[0]
     if draft.status == "pending":
-        drills.queue.reject(draft.id, 8, "解析不清楚")
+        drills.queue.reject(draft.id, "uid-dudao", "解析不清楚")
     with pytest.raises(UserError, match="只有待审核的题目可以入库"):  # failed or rejected: not into the bank
-        drills.queue.approve(draft.id, 8)
+        drills.queue.approve(draft.id, "uid-dudao")
     draft = drafts[1]
     fixed = _question_from_passage(draft.passage)
-    edited = drills.queue.edit(draft.id, fixed, 8)
+    edited = drills.queue.edit(draft.id, fixed, "uid-dudao")
     assert edited.status == "pending", edited.problems
 
     def practised_ids() -> set[str]:
-        round_ = drills.practice.start(42, tag="老年人权益保障法")
+        round_ = drills.practice.start("uid-trainee", tag="老年人权益保障法")
         seen = set()
-        while (view := drills.practice.view(42, round_.id)).question is not None:
+        while (view := drills.practice.view("uid-trainee", round_.id)).question is not None:
             seen.add(view.question.id)
-            drills.practice.answer(42, round_.id, view.question.id, view.question.answer)
+            drills.practice.answer("uid-trainee", round_.id, view.question.id, view.question.answer)
         return seen
 
     assert all(not qid.startswith("GEN-") for qid in practised_ids())  # pending: never in practice
-    question = drills.queue.approve(edited.id, 8)
+    question = drills.queue.approve(edited.id, "uid-dudao")
     assert question.id == f"GEN-{edited.id:05d}" and question.collection == "生成题"
     assert (question.source_kb, question.source_chunk_id, question.source_text) == (
         "政策法规", draft.passage.chunk_id, draft.passage.text)
     assert question.id in practised_ids()
     assert drills.queue.get(edited.id).question_id == question.id
     with pytest.raises(UserError, match="已入库"):
-        drills.queue.approve(edited.id, 8)
+        drills.queue.approve(edited.id, "uid-dudao")
     with pytest.raises(UserError, match="已经出过题"):  # the same passages are not drafted twice
-        drills.queue.generate(small_llm, [passages[1]], user_id=7)
+        drills.queue.generate(small_llm, [passages[1]], user_id="uid-dudao")
 
 
 def _question_from_passage(passage: Passage) -> dict:

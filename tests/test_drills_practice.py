@@ -14,7 +14,7 @@ from shegong.errors import UserError
 
 pytestmark = pytest.mark.integration
 
-ALICE, BOB = 101, 102  # user ids: progress is keyed by id, never by name
+ALICE, BOB = "uid-alice-1", "uid-bob-2"  # user ids: progress is keyed by id, never by name
 
 
 class Clock:

@@ -61,7 +61,7 @@ class Drills:
 
     # ------------------------------------------------------------ bank files
     def import_file(self, path: Path | str, *, collection: str | None = None, replace: bool = False,
-                    added_by: int | None = None) -> ImportReport:
+                    added_by: str | None = None) -> ImportReport:
         """Import a JSONL/CSV/XLSX bank: good rows go in (in one transaction), bad rows are reported.
 
         A question whose id is already in the bank with other content is reported, not overwritten,
@@ -87,5 +87,5 @@ class Drills:
     def questions(self, subject: str | None = None, tag: str | None = None) -> list[Question]:
         return self.practice.questions(subject, tag)
 
-    def progress(self, user_id: int) -> Progress:
+    def progress(self, user_id: str) -> Progress:
         return progress(self.store, user_id, self.clock())

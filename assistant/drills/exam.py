@@ -87,7 +87,7 @@ class Exams:
     def clock(self):
         return self.practice.clock
 
-    def start(self, user_id: int, config: ExamConfig | None = None) -> tuple[SessionView, list[str]]:
+    def start(self, user_id: str, config: ExamConfig | None = None) -> tuple[SessionView, list[str]]:
         config = config or ExamConfig()
         config.check()
         ids, notes = pick_paper(self.store.all_questions(), config, random.Random())
@@ -102,7 +102,7 @@ class Exams:
                                         ids, now, deadline=now + timedelta(minutes=minutes))
         return self.view(user_id, sid), notes
 
-    def view(self, user_id: int, session_id: str, index: int | None = None) -> SessionView:
+    def view(self, user_id: str, session_id: str, index: int | None = None) -> SessionView:
         """The paper at question ``index`` (remembered, for resuming); submitted first if the time is up."""
         row = self._row(user_id, session_id)
         if row.finished_at is None and self.clock() >= row.deadline:
@@ -119,13 +119,13 @@ class Exams:
                            question=question, answers=dict(row.answers), started_at=row.started_at,
                            deadline=row.deadline, finished=row.finished_at is not None, result=row.result)
 
-    def _row(self, user_id: int, session_id: str):
+    def _row(self, user_id: str, session_id: str):
         row = self.store.session(user_id, session_id)
         if row is None or row.kind != "exam":
             raise UserError("找不到这场模拟考试（可能不是本账号的考试）")
         return row
 
-    def save_answer(self, user_id: int, session_id: str, question_id: str, chosen) -> str:
+    def save_answer(self, user_id: str, session_id: str, question_id: str, chosen) -> str:
         """Keep (or change) one answer on the paper; returns the letters kept."""
         row = self._row(user_id, session_id)
         if row.finished_at is not None:
@@ -149,7 +149,7 @@ class Exams:
                 raise UserError("这场模拟考试已经交卷，不能再修改答案")
         return letters
 
-    def submit(self, user_id: int, session_id: str) -> ExamReport:
+    def submit(self, user_id: str, session_id: str) -> ExamReport:
         """Score the paper (once); answered questions go to the history and, if wrong, to the 错题本."""
         now = self.clock()
         with self.store.engine.begin() as conn:
@@ -194,7 +194,7 @@ class Exams:
         return {"subjects": list(subjects.values()), "total": total, "submitted_at": ended.isoformat(sep=" "),
                 "timed_out": ended >= row.deadline, "used_s": int((ended - row.started_at).total_seconds())}
 
-    def report(self, user_id: int, session_id: str) -> ExamReport:
+    def report(self, user_id: str, session_id: str) -> ExamReport:
         """After submission: every question with the answer given, the key, the points and the explanation."""
         view = self.view(user_id, session_id)
         if not view.finished:
@@ -205,7 +205,7 @@ class Exams:
                  for qid in row.question_ids if qid in bank]
         return ExamReport(view, dict(row.result or {}), items)
 
-    def resume(self, user_id: int) -> SessionView | None:
+    def resume(self, user_id: str) -> SessionView | None:
         """The latest exam still running (one whose time ran out is submitted and not offered)."""
         for row in self.store.sessions(user_id, unfinished=True, kind="exam"):
             view = self.view(user_id, row.id)

@@ -108,7 +108,7 @@ class Practice:
         return out
 
     # ------------------------------------------------------------ rounds
-    def start(self, user_id: int, *, subject: str | None = None, tag: str | None = None, level: str | None = None,
+    def start(self, user_id: str, *, subject: str | None = None, tag: str | None = None, level: str | None = None,
               order: str = "sequential", limit: int | None = None) -> SessionView:
         if order not in ORDERS:
             raise UserError(f"未知的练习方式：{order}（可选：sequential 顺序、random 随机）")
@@ -125,7 +125,7 @@ class Practice:
                                                                      "order": order}, ids, self.clock())
         return self.view(user_id, sid)
 
-    def start_review(self, user_id: int) -> SessionView:
+    def start_review(self, user_id: str) -> SessionView:
         """A round of the 错题本 questions due now, the longest-waiting first."""
         now = self.clock()
         bank = {q.id for q in self.store.all_questions()}
@@ -135,7 +135,7 @@ class Practice:
         sid = self.store.create_session(user_id, "review", f"错题复习（{len(ids)} 题）", {}, ids, now)
         return self.view(user_id, sid)
 
-    def view(self, user_id: int, session_id: str) -> SessionView:
+    def view(self, user_id: str, session_id: str) -> SessionView:
         row = self.store.session(user_id, session_id)
         if row is None:
             raise UserError("找不到这次练习（可能不是本账号的练习）")
@@ -162,7 +162,7 @@ class Practice:
             self.store.update_session(conn, row.id, row.position, **values)
         return bank.get(ids[position]) if position < len(ids) else None
 
-    def resume(self, user_id: int) -> SessionView | None:
+    def resume(self, user_id: str) -> SessionView | None:
         """The latest unfinished practice or review round (exams: see Exams.resume)."""
         for row in self.store.sessions(user_id, unfinished=True):
             if row.kind in ("practice", "review"):
@@ -171,7 +171,7 @@ class Practice:
                     return view
         return None
 
-    def answer(self, user_id: int, session_id: str, question_id: str, chosen) -> Feedback:
+    def answer(self, user_id: str, session_id: str, question_id: str, chosen) -> Feedback:
         """Answer the round's current question; ``question_id`` guards against answering twice."""
         now = self.clock()
         with self.store.engine.begin() as conn:
@@ -201,14 +201,14 @@ class Practice:
         related = self.related(question) if self.related else []
         return Feedback(question, result, note, done, position, len(ids), related)
 
-    def record(self, conn, user_id: int, question: Question, result: Mark, mode: str, session_id: str | None,
+    def record(self, conn, user_id: str, question: Question, result: Mark, mode: str, session_id: str | None,
                now: datetime) -> None:
         self.store.add_answer(conn, user_id=user_id, question_id=question.id, session_id=session_id, mode=mode,
                               chosen=result.chosen, correct=result.correct, points=result.points,
                               max_points=result.max_points, answered_at=now)
 
     # ------------------------------------------------------------ 错题本
-    def update_review(self, conn, user_id: int, question_id: str, correct: bool, now: datetime,
+    def update_review(self, conn, user_id: str, question_id: str, correct: bool, now: datetime,
                       due_only: bool = True) -> str:
         """Move the question's 错题本 entry; returns a note for the trainee ("" when it has none)."""
         row = self.store.review(conn, user_id, question_id)
@@ -233,7 +233,7 @@ class Practice:
         self.store.put_review(conn, user_id, question_id, True, stage=stage, streak=streak, due_at=due, last_at=now)
         return f"错题本：已连续答对 {streak}/{self.schedule.needed} 次，{self.schedule.due_label(due, today)}"
 
-    def wrong_book(self, user_id: int) -> list[WrongEntry]:
+    def wrong_book(self, user_id: str) -> list[WrongEntry]:
         now = self.clock()
         rows = self.store.reviews(user_id)
         bank = self.store.get_questions([r.question_id for r in rows])

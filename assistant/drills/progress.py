@@ -46,7 +46,7 @@ class Progress:
         return [[t.name, t.answered, t.right, round(100 * t.accuracy, 1)] for t in tallies]
 
 
-def progress(store: DrillStore, user_id: int, now: datetime, recent: int = 10) -> Progress:
+def progress(store: DrillStore, user_id: str, now: datetime, recent: int = 10) -> Progress:
     bank = {q.id: q for q in store.all_questions()}
     total = Tally("全部")
     subjects: dict[str, Tally] = {}

@@ -71,7 +71,7 @@ class DraftQueue:
         self.clock = clock
 
     # ------------------------------------------------------------ drafting
-    def generate(self, llm: LLM, passages: list[Passage], *, user_id: int | None, kind: str = "single",
+    def generate(self, llm: LLM, passages: list[Passage], *, user_id: str | None, kind: str = "single",
                  subject: str = "", tags: list[str] | None = None, second_pass: bool = False,
                  progress: Callable[[float, str], None] | None = None) -> list[DraftView]:
         if kind not in ("single", "multiple"):
@@ -143,7 +143,7 @@ class DraftQueue:
             raise UserError(f"未知的状态：{status}")
         return [self._view(r) for r in self.store.drafts(status, limit)]
 
-    def edit(self, draft_id: int, changes: dict, user_id: int | None) -> DraftView:
+    def edit(self, draft_id: int, changes: dict, user_id: str | None) -> DraftView:
         """A reviewer's corrections; the checks run again (a fixed draft can move from failed to pending)."""
         draft = self.get(draft_id)
         if draft.status in ("approved", "rejected"):
@@ -157,7 +157,7 @@ class DraftQueue:
                                     status="pending" if checks.passed else "failed")
         return self.get(draft.id)
 
-    def approve(self, draft_id: int, user_id: int | None) -> Question:
+    def approve(self, draft_id: int, user_id: str | None) -> Question:
         """Into the bank, as question GEN-<draft id>, keeping its source passage."""
         draft = self.get(draft_id)
         if draft.status != "pending":
@@ -181,7 +181,7 @@ class DraftQueue:
                 raise UserError(f"题库中已有题号 {question.id}，没有入库")
         return question
 
-    def reject(self, draft_id: int, user_id: int | None, note: str = "") -> DraftView:
+    def reject(self, draft_id: int, user_id: str | None, note: str = "") -> DraftView:
         draft = self.get(draft_id)
         if draft.status in ("approved", "rejected"):
             raise UserError(f"这道题已{draft.status_label}")

@@ -6,7 +6,8 @@
     drill_sessions   a practice round or a 模拟考试: its questions, position and answers (for resuming)
     drill_drafts     generated questions waiting for a 督导: the source passage and the checks' results
 
-Trainees are keyed by their user id, never by name (a name can be deleted and given to someone else).
+Trainees are keyed by their account's user id (a string that is never reused), never by name: a name can
+be deleted and given to someone else, who must not inherit the history.
 Only portable SQLAlchemy Core is used; filtering by tag happens in Python (a bank has thousands of
 questions at most, and JSON operators differ between the two databases).
 """
@@ -42,14 +43,14 @@ questions = Table(
     Column("source_kb", Text, nullable=False),
     Column("source_chunk_id", Integer),
     Column("source_text", Text, nullable=False),
-    Column("added_by", Integer),
+    Column("added_by", String(64)),
     Column("added_at", DateTime, nullable=False),
 )
 
 answers = Table(
     "drill_answers", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("user_id", Integer, nullable=False),
+    Column("user_id", String(64), nullable=False),
     Column("question_id", String(64), nullable=False),
     Column("session_id", String(32)),
     Column("mode", String(10), nullable=False),
@@ -63,7 +64,7 @@ answers = Table(
 
 reviews = Table(
     "drill_reviews", metadata,
-    Column("user_id", Integer, nullable=False),
+    Column("user_id", String(64), nullable=False),
     Column("question_id", String(64), nullable=False),
     Column("stage", Integer, nullable=False),  # index into the schedule's intervals
     Column("streak", Integer, nullable=False),  # right answers in a row at review time
@@ -78,7 +79,7 @@ reviews = Table(
 sessions = Table(
     "drill_sessions", metadata,
     Column("id", String(32), primary_key=True),
-    Column("user_id", Integer, nullable=False),
+    Column("user_id", String(64), nullable=False),
     Column("kind", String(10), nullable=False),  # practice | review | exam
     Column("title", Text, nullable=False),
     Column("settings", JSON, nullable=False),
@@ -105,9 +106,9 @@ drafts = Table(
     Column("location", Text, nullable=False),
     Column("checks", JSON, nullable=False),
     Column("model", Text, nullable=False),
-    Column("created_by", Integer),
+    Column("created_by", String(64)),
     Column("created_at", DateTime, nullable=False),
-    Column("reviewed_by", Integer),
+    Column("reviewed_by", String(64)),
     Column("reviewed_at", DateTime),
     Column("question_id", String(64)),
     Column("note", Text, nullable=False),
@@ -142,7 +143,7 @@ class DrillStore:
                 "source_text": q.source_text}
 
     def save_questions(self, items: list[Question], now: datetime, *, replace: bool = False,
-                       added_by: int | None = None, conn=None) -> SaveCounts:
+                       added_by: str | None = None, conn=None) -> SaveCounts:
         """Add questions in one transaction (the caller's, if given). An id already in the bank with other
         content is a conflict unless ``replace``; with the same content it is left as it is."""
         if conn is None:
@@ -188,7 +189,7 @@ class DrillStore:
     def add_answer(self, conn, **values) -> None:
         conn.execute(insert(answers).values(**values))
 
-    def answer_rows(self, user_id: int) -> list:
+    def answer_rows(self, user_id: str) -> list:
         """(question_id, correct, points, max_points, mode, answered_at) of every answer, oldest first."""
         with self.engine.connect() as conn:
             return list(conn.execute(
@@ -197,18 +198,18 @@ class DrillStore:
                 .where(answers.c.user_id == user_id).order_by(answers.c.id)))
 
     # ------------------------------------------------------------ 错题本
-    def review(self, conn, user_id: int, question_id: str):
+    def review(self, conn, user_id: str, question_id: str):
         return conn.execute(select(reviews).where(and_(reviews.c.user_id == user_id,
                                                        reviews.c.question_id == question_id))).first()
 
-    def put_review(self, conn, user_id: int, question_id: str, exists: bool, **values) -> None:
+    def put_review(self, conn, user_id: str, question_id: str, exists: bool, **values) -> None:
         if exists:
             conn.execute(update(reviews).where(and_(reviews.c.user_id == user_id,
                                                     reviews.c.question_id == question_id)).values(**values))
         else:
             conn.execute(insert(reviews).values(user_id=user_id, question_id=question_id, **values))
 
-    def reviews(self, user_id: int, *, active_only: bool = True) -> list:
+    def reviews(self, user_id: str, *, active_only: bool = True) -> list:
         query = select(reviews).where(reviews.c.user_id == user_id)
         if active_only:
             query = query.where(reviews.c.mastered_at.is_(None))
@@ -216,7 +217,7 @@ class DrillStore:
             return list(conn.execute(query.order_by(reviews.c.due_at, reviews.c.question_id)))
 
     # ------------------------------------------------------------ sessions
-    def create_session(self, user_id: int, kind: str, title: str, settings: dict, question_ids: list[str],
+    def create_session(self, user_id: str, kind: str, title: str, settings: dict, question_ids: list[str],
                        now: datetime, deadline: datetime | None = None) -> str:
         sid = uuid.uuid4().hex
         with self.engine.begin() as conn:
@@ -225,7 +226,7 @@ class DrillStore:
                 position=0, answers={}, started_at=now, updated_at=now, deadline=deadline))
         return sid
 
-    def session(self, user_id: int, session_id: str, conn=None):
+    def session(self, user_id: str, session_id: str, conn=None):
         """A session of this trainee only (another trainee's id finds nothing)."""
         query = select(sessions).where(and_(sessions.c.id == session_id, sessions.c.user_id == user_id))
         if conn is not None:
@@ -244,7 +245,7 @@ class DrillStore:
             query = query.where(sessions.c.finished_at.is_(None))
         return conn.execute(query.values(**values)).rowcount == 1
 
-    def sessions(self, user_id: int, *, unfinished: bool = False, kind: str | None = None, limit: int = 20) -> list:
+    def sessions(self, user_id: str, *, unfinished: bool = False, kind: str | None = None, limit: int = 20) -> list:
         query = select(sessions).where(sessions.c.user_id == user_id)
         if unfinished:
             query = query.where(sessions.c.finished_at.is_(None))
