@@ -9,7 +9,9 @@ import pytest
 
 from assistant.drills import Drills
 from assistant.drills.bank import question_from_record
-from assistant.drills.generate import Passage, check_draft, parse_draft, shuffle_options, solve
+from assistant.drills.checks import check_draft
+from assistant.drills.generate import (Passage, focus_text, key_sentence, parse_stem, pick_distractors,
+                                       shuffle_options, solve)
 from assistant.drills.queue import passages_for_tag, passages_of_document
 from assistant.drills.related import RelatedPassages
 from knowledge.retrieve.hybrid import HybridRetriever
@@ -47,6 +49,9 @@ def test_checks_compare_every_option_with_the_passage(shegong_home):
     checks, _ = check_draft(dict(GOOD, stem="依据资料，下列说法错误的是："), ARTICLE_2)
     assert not checks.positive_stem
 
+    checks, _ = check_draft(dict(GOOD, stem="依据资料，老年人是指六十周岁以上的公民，即（ ）："), ARTICLE_2)
+    assert not checks.answer_hidden and "题干里已经写出了正确答案" in checks.problems()
+
     checks, _ = check_draft(dict(GOOD, options={"A": "六十周岁以上", "B": "六十周岁以上"}), ARTICLE_2)
     assert checks.format_error == "有两个选项的文字完全相同"
 
@@ -59,19 +64,35 @@ def test_checks_compare_every_option_with_the_passage(shegong_home):
     assert checks.duplicate_of == "Q-FG-001" and not checks.passed
 
 
-def test_model_text_is_parsed_and_options_shuffled_with_their_answer():
-    raw = ("**题干**：依据资料，老年人是指多少周岁以上的公民？\nA. 五十五周岁\nB、六十周岁\nC．六十五周岁\n"
-           "D) 七十周岁\n答案：B。\n解析：原文写明六十周岁，B 正确，A 与原文不符。\n题干：第二道题被忽略")
-    record = parse_draft(raw)
-    assert record["options"]["B"] == "六十周岁" and record["answer"] == "B" and "第二道题" not in record["stem"]
+def test_model_replies_are_parsed_and_options_shuffled_with_their_answer():
+    stem, answers = parse_stem("好的。\n题干：社区长者食堂为辖区内（ ）以上老年人提供午餐。\n正确答案：“六十周岁”。\n", "single")
+    assert (stem, answers) == ("社区长者食堂为辖区内（ ）以上老年人提供午餐。", ["六十周岁"])
+    stem, answers = parse_stem("题干：应当立即报告的有：\n正确答案：\n1. 身体不适\n2、家中断水断电\n3. 身体不适", "multiple")
+    assert answers == ["身体不适", "家中断水断电"]  # a repeated item counts once
+    with pytest.raises(ValueError, match="题干"):
+        parse_stem("对不起，我无法出题。", "single")
+    with pytest.raises(ValueError, match="正确答案"):
+        parse_stem("题干：老年人是指（ ）以上的公民。", "single")
+    # Distractors: the answer itself, repeats and numbering-less chatter are dropped.
+    reply = "1. 六十周岁\n2. 五十五周岁\n3. 五十五周岁。\n以下是答案：\n4. 七十周岁\n5. 八十周岁\n6. 九十周岁"
+    assert pick_distractors(reply, ["六十周岁"], 3) == ["五十五周岁", "七十周岁", "八十周岁"]
     import random
 
+    record = {"options": {"A": "六十周岁", "B": "五十五周岁", "C": "七十周岁", "D": "八十周岁"}, "answer": "A"}
     shuffled = shuffle_options(record, random.Random(3))
-    right = shuffled["options"][shuffled["answer"]]
-    assert right == "六十周岁" and sorted(shuffled["options"].values()) == sorted(record["options"].values())
-    assert f"{shuffled['answer']} 正确" in shuffled["explanation"]  # letters in the explanation follow
-    with pytest.raises(ValueError, match="题干"):
-        parse_draft("对不起，我无法出题。")
+    assert shuffled["options"][shuffled["answer"]] == "六十周岁"
+    assert sorted(shuffled["options"].values()) == sorted(record["options"].values())
+
+
+def test_key_sentence_is_the_fact_to_ask_about():
+    article = ("第十八条 家庭成员应当关心老年人的精神需求，不得忽视、冷落老年人。\n"
+               "与老年人分开居住的家庭成员，应当经常看望或者问候老年人。\n"
+               "用人单位应当按照国家有关规定保障赡养人探亲休假的权利。")
+    assert key_sentence(article) == "家庭成员应当关心老年人的精神需求，不得忽视、冷落老年人。"
+    assert key_sentence("第二条 本法所称老年人是指六十周岁以上的公民。") == "本法所称老年人是指六十周岁以上的公民。"
+    assert key_sentence("1. 第一时间提醒家属拨打110报警。2. 社区工作人员赶到现场。") == "第一时间提醒家属拨打110报警。"
+    long = "第九条 " + "居民委员会协助开展工作。" * 40
+    assert len(focus_text(long)) <= 300 and focus_text(long).endswith("。") and not focus_text(long).startswith("第九条")
 
 
 def test_related_passages_cite_the_article_and_skip_what_the_kb_lacks(library, shegong_home):

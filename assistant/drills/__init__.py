@@ -8,7 +8,8 @@
     exam.py       the timed 模拟考试
     progress.py   accuracy by subject and tag
     related.py    相关依据: knowledge-base passages for a question
-    generate.py   questions drafted by the LLM from a passage, and their checks
+    generate.py   questions drafted by the LLM from a passage (two small steps), the second pass
+    checks.py     the checks of a draft against its passage
     queue.py      the review queue: only approved drafts enter the bank
     core.py       ``Drills``: all of the above over one store and one clock
 """

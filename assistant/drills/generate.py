@@ -1,48 +1,48 @@
-"""Questions drafted by the LLM from one knowledge-base passage, checked against that passage.
+"""Questions drafted by the LLM from one knowledge-base passage (chunk).
 
-A 督导 picks a document or a tag; each chosen passage (chunk) gets one draft. The draft keeps the
-chunk's knowledge base, id and text, so a reviewer sees exactly what it was written from. Checks,
-all against the passage itself:
+A 1.5B model asked for a whole question at once mostly copies the passage into four identical options
+(the trial is in eval/README.md), so drafting is split into two small tasks, each shown one worked
+example as an earlier turn:
 
-- 格式: a stem, options A–D (A–E for 多选), answer letters among them, an explanation;
-- 正确项有依据: every correct option is supported by the passage (its content words are there,
-  and every number with its unit: "六十周岁" is not supported by "八十周岁");
-- 干扰项无依据: no distractor is supported the same way (else it is a second right answer);
-- 单选唯一: a 单选题 has one answer letter and only that option is supported;
-- 不重复: the stem and answer are not those of a question already in the bank or the queue.
+1. the key sentence of the passage (the one with a number, a duty or a list) goes to the model, which
+   blanks one key phrase out of it ("社区长者食堂为（ ）以上老年人提供午餐") and gives that phrase as the
+   answer (for a 多选题: asks for the items the passage lists and gives two to four of them);
+2. the model writes distractors of the same kind for that stem and answer; repeats and copies of the
+   answer are dropped.
 
-Drafts that pass go to the review queue (pending); the others are kept as failed, with the reasons,
-so a reviewer can fix one. Nothing enters the bank before a 督导 approves it (queue.py).
+The options are shuffled (the answer would otherwise always be A) and the explanation quotes the
+key sentence, so it says only what the source says. The draft keeps its passage; checks.py decides
+whether it goes to the review queue.
 """
 
 from __future__ import annotations
 
-import difflib
 import random
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.drills.bank import BankError, Question, question_from_record
+from assistant.drills.bank import BankError, Question
+from assistant.drills.checks import DraftChecks, check_draft
 from assistant.llm.base import LLM, ChoiceScorer, Message, complete
-# The verifier's word set and number parser: "supported by the passage" means here what it means when an
-# answer is checked (negations folded together, filler words dropped, numbers compared with their unit).
-from assistant.verify import NUMBER_WITH_UNIT, _content_tokens, quantities, repetition_start
+from assistant.verify import NUMBER_WITH_UNIT
 
 PROMPTS = Path(__file__).parent / "prompts"
 MIN_PASSAGE, MAX_PASSAGE = 40, 900  # characters: too short has nothing to ask, too long loses a small model
-SUPPORT = 0.6  # share of an option's content words the passage must have (calibrated in eval/drills.py)
-DUPLICATE = 0.8  # difflib ratio of stem + answer text above which two questions are the same question
+MAX_FOCUS = 300  # characters of a passage a 多选题 is drafted from
 KIND_LABELS = {"single": "单项选择题", "multiple": "多项选择题"}
-# "下列不属于…的是": the right option is the one the passage does NOT say, which no check against the passage
-# can confirm; such drafts are sent back for a positive wording.
-NEGATIVE_STEM = re.compile(r"不属于|不正确|错误的是|不包括|不符合|说法错误|表述错误|有误|不是")
+DISTRACTORS = {"single": 3, "multiple": 2}  # 单选 A–D; 多选: with its 2–3 answers, 4–5 options
+_DUTY = re.compile(r"应当|不得|禁止|有权|负责|可以申请|由.{1,12}(?:提出|决定|审批|确认)")
+_ITEM = re.compile(r"^\s*[（(][一二三四五六七八九十]+[)）]", re.M)
+_LABEL = re.compile(r"^\s*第[零〇一二三四五六七八九十百千]+条\s*")
+_LIST_MARK = re.compile(r"^\s*(?:\d+[.、．]|[（(][一二三四五六七八九十\d]+[)）]|[-•·])\s*")
 
 
 @lru_cache(maxsize=None)
-def prompt(name: str) -> str:
-    return (PROMPTS / name).read_text(encoding="utf-8").strip()
+def prompt(name: str) -> tuple[str, ...]:
+    """A prompt file: the instruction, then (after =====) an example input and its answer."""
+    return tuple(part.strip() for part in (PROMPTS / name).read_text(encoding="utf-8").split("====="))
 
 
 @dataclass
@@ -68,10 +68,6 @@ class Passage:
                    doc_type=hit.doc_type)
 
 
-_DUTY = re.compile(r"应当|不得|禁止|有权|负责|可以申请|由.{1,12}(?:提出|决定|审批|确认)")
-_ITEM = re.compile(r"^\s*[（(][一二三四五六七八九十]+[)）]", re.M)
-
-
 def usable(text: str) -> bool:
     """A passage worth a question: not too short or long, and with a fact to ask about (a number with its
     unit, a duty or a right, a list). A law's first article ("为了……，制定本法") has none of these."""
@@ -89,191 +85,157 @@ def spread(items: list, n: int) -> list:
     return [items[int(i * step)] for i in range(n)]
 
 
+def key_sentence(text: str) -> str:
+    """The sentence of a passage a 单选题 asks about: one with a number and its unit, else a duty, of
+    a readable length (the article's own number and list marks left out)."""
+    body = _LABEL.sub("", text.strip())
+    sentences = [_LIST_MARK.sub("", s).strip() for s in re.split(r"(?<=[。；！？])|\n", body)]
+    sentences = [s for s in sentences if len(s) >= 10]
+    if not sentences:
+        return body
+
+    def score(s: str) -> int:
+        return 3 * bool(NUMBER_WITH_UNIT.search(s)) + 2 * bool(_DUTY.search(s)) + (12 <= len(s) <= 100)
+
+    return max(sentences, key=score)  # max keeps the first of equals: the passage's main statement
+
+
+def focus_text(text: str) -> str:
+    """What a 多选题 is drafted from: the passage without its article number, cut at a sentence end."""
+    body = _LABEL.sub("", text.strip())
+    if len(body) <= MAX_FOCUS:
+        return body
+    cut = max(body.rfind(ch, 0, MAX_FOCUS) for ch in "。；\n")
+    return body[: cut + 1] if cut > 0 else body[:MAX_FOCUS]
+
+
 # ---------------------------------------------------------------- drafting
-def draft_messages(passage: Passage, kind: str = "single") -> list[Message]:
-    """The instructions, one worked example as an earlier turn (a 1.5B model copies the passage into all
-    four options without it), then the passage."""
-    example, answer = prompt(f"example_{kind}.txt").split("=====")
-    ask = prompt(f"draft_{kind}.txt")
-    return [{"role": "system", "content": prompt("system.txt")},
-            {"role": "user", "content": ask.format(passage=example.strip())},
-            {"role": "assistant", "content": answer.strip()},
-            {"role": "user", "content": ask.format(passage=passage.prompt_text())}]
+def _turns(name: str, example_fields: dict, fields: dict) -> list[Message]:
+    instruction, example, answer = prompt(name)
+    return [{"role": "system", "content": prompt("system.txt")[0]},
+            {"role": "user", "content": instruction.format(**example_fields)},
+            {"role": "assistant", "content": answer},
+            {"role": "user", "content": instruction.format(**fields)}]
 
 
-_FIELD = re.compile(r"^\s*(?:\*\*)?(题干|题目|答案|正确答案|解析)(?:\*\*)?\s*[:：]\s*(.*)$")
-_OPTION = re.compile(r"^\s*(?:\*\*)?([A-Ea-e])(?:\*\*)?\s*[.．、:：)）]\s*(.+?)\s*$")
+def _strip(text: str) -> str:
+    """Without the quotes and the closing punctuation a model adds around a phrase: “六十周岁”。 -> 六十周岁."""
+    return re.sub(r"^[\s“”\"'「」]+|[\s“”\"'「」。；;，,]+$", "", text)
 
 
-def parse_draft(text: str, kind: str = "single") -> dict:
-    """The model's text -> a bank record (without id); BankError when a part is missing."""
-    record: dict = {"options": {}}
-    current = None
-    for line in text.replace("\r", "").split("\n"):
-        m = _FIELD.match(line)
-        if m:
-            name = {"题目": "stem", "题干": "stem", "答案": "answer", "正确答案": "answer", "解析": "explanation"}[m[1]]
-            if name in record:  # a second question after the first: ignore the rest
-                break
-            record[name] = m[2].strip()
-            current = name
-            continue
-        m = _OPTION.match(line)
-        if m and current in ("stem", "option") and "answer" not in record:
-            record["options"][m[1].upper()] = m[2]
-            current = "option"
-            continue
-        if line.strip() and current in ("stem", "explanation"):
-            record[current] += line.strip()
-    if not record.get("stem"):
+def _numbered(text: str) -> list[str]:
+    return [_strip(_LIST_MARK.sub("", line)) for line in text.splitlines() if _LIST_MARK.match(line)]
+
+
+def parse_stem(text: str, kind: str) -> tuple[str, list[str]]:
+    """Step 1's reply -> (stem, correct options); BankError when either is missing."""
+    stem = re.search(r"题干[:：][ \t]*(.+)", text)
+    if not stem or not _strip(stem[1]):
         raise BankError("模型的输出里没有“题干”")
-    if "answer" in record:
-        record["answer"] = re.sub(r"[^A-Ea-e]", "", record["answer"].split("。")[0])[:5]
-    record["type"] = kind
-    return record
+    after = text[stem.end():]
+    answer = re.search(r"正确答案[:：][ \t]*(.*)", after)
+    if not answer:
+        raise BankError("模型的输出里没有“正确答案”")
+    if kind == "single":
+        answers = [_strip(answer[1])] if _strip(answer[1]) else []
+    else:
+        answers = _numbered(after[answer.end():]) or [_strip(a) for a in re.split(r"[、；;]", answer[1]) if _strip(a)]
+    answers = list(dict.fromkeys(a for a in answers if a))
+    if not answers:
+        raise BankError("模型没有给出正确答案")
+    return _LIST_MARK.sub("", stem[1].strip()).strip(), answers
+
+
+def pick_distractors(text: str, answers: list[str], n: int) -> list[str]:
+    """Step 2's reply -> the first ``n`` distractors that are neither an answer nor a repeat."""
+    seen = {re.sub(r"[\W_]+", "", a) for a in answers}
+    out = []
+    for item in _numbered(text):
+        key = re.sub(r"[\W_]+", "", item)
+        if key and key not in seen and len(item) <= 3 * max(len(a) for a in answers) + 10:
+            seen.add(key)
+            out.append(item)
+    return out[:n]
 
 
 def shuffle_options(record: dict, rng: random.Random) -> dict:
-    """Small models put the right answer under A far too often: the options are shuffled (and the
-    letters in the answer and the explanation follow)."""
+    """The options in a random order, the answer letters following them."""
     letters = sorted(record["options"])
     order = letters[:]
     rng.shuffle(order)
     new_of = {old: new for new, old in zip(letters, order)}
     options = {new: record["options"][old] for new, old in zip(letters, order)}
     answer = "".join(sorted(new_of[ch] for ch in record.get("answer", "") if ch in new_of))
-    explanation = re.sub(r"(?<![A-Za-z])([A-E])(?![A-Za-z])", lambda m: new_of.get(m[1], m[1]),
-                         record.get("explanation", ""))
-    return dict(record, options=options, answer=answer, explanation=explanation)
-
-
-# ---------------------------------------------------------------- checks
-@dataclass
-class OptionSupport:
-    letter: str
-    coverage: float  # share of the option's content words found in the passage
-    numbers_ok: bool  # every number-with-unit of the option is in the passage
-    supported: bool
+    return dict(record, options=options, answer=answer)
 
 
 @dataclass
-class DraftChecks:
-    format_error: str = ""
-    options: list[OptionSupport] = field(default_factory=list)
-    correct_supported: bool = False
-    distractors_unsupported: bool = False
-    single_answer: bool = True
-    positive_stem: bool = True
-    duplicate_of: str = ""
-    answer: str = ""  # the draft's answer letters, to name the options a problem is about
-    answerable: bool | None = None  # the second LLM pass (eval; optional in generation)
-
-    @property
-    def passed(self) -> bool:
-        return (not self.format_error and self.correct_supported and self.distractors_unsupported
-                and self.single_answer and self.positive_stem and not self.duplicate_of)
-
-    def problems(self) -> list[str]:
-        if self.format_error:
-            return [f"格式不对：{self.format_error}"]
-        out = []
-        answer = set(self.answer)
-        if not self.correct_supported:
-            out.append("正确选项在原文中找不到依据：" + "、".join(sorted(o.letter for o in self.options
-                                                                 if o.letter in answer and not o.supported)))
-        if not self.distractors_unsupported:
-            out.append("错误选项也能在原文中找到依据（可能不止一个正确答案）：" + "、".join(
-                o.letter for o in self.options if o.letter not in answer and o.supported))
-        if not self.single_answer:
-            out.append("单选题应当只有一个正确答案")
-        if not self.positive_stem:
-            out.append("题干是否定问法（如“不属于”“错误的是”），无法用原文核对，请改成正面问法")
-        if self.duplicate_of:
-            out.append(f"与已有题目重复：{self.duplicate_of}")
-        return out
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["passed"] = self.passed
-        d["problems"] = self.problems()
-        return d
+class Draft:
+    passage: Passage
+    raw: str  # the model's replies, for the reviewer and the eval
+    record: dict
+    checks: DraftChecks
+    question: Question | None
 
 
-def option_support(option: str, passage: str, stem: str = "") -> tuple[float, bool]:
-    """(coverage, numbers_ok) of one option against the passage. Words the stem already has do not
-    count: "老年人是指____以上的公民" makes every option share 老年人 and 公民 with the passage."""
-    words = _content_tokens(option) - _content_tokens(stem)
-    if not words:
-        words = _content_tokens(option)
-    found = _content_tokens(passage)
-    # jieba cuts the same phrase differently in different contexts ("五至九人" alone vs "共五至九人组成"):
-    # a word written out in the passage counts as found too. 〈不得〉 stands for any negation and is a token only.
-    plain = re.sub(r"\s+", "", passage)
-    hits = [w for w in words if w in found or (not w.startswith("〈") and w in plain)]
-    coverage = len(hits) / len(words) if words else 0.0
-    evidence = quantities(passage)
-    values = {v for v, _ in evidence}
-    numbers_ok = all(q in evidence if q[1] is not None else q[0] in values for q in quantities(option))
-    return coverage, numbers_ok
-
-
-def check_draft(record: dict, passage: str, existing: list[Question] = ()) -> tuple[DraftChecks, Question | None]:
-    """Run every check; the question is None when the record is not even a valid question."""
-    checks = DraftChecks()
-    record = dict(record, id=record.get("id") or "draft")
-    if record.get("type") == "single" and len(re.sub(r"[^A-Za-z]", "", str(record.get("answer", "")))) > 1:
-        # Asked for one answer, the model gave several: the rest of the checks still say what holds.
-        checks.single_answer = False
-        record["type"] = "multiple"
+def draft_record(llm: LLM, passage: Passage, kind: str = "single") -> tuple[dict, str]:
+    """The two model steps -> a bank record (without id) and the model's raw replies."""
+    if kind == "single":
+        source = key_sentence(passage.text)
+        example = {"text": prompt("stem_single.txt")[1]}
+    else:
+        source = focus_text(passage.text)
+        example = {"text": prompt("stem_multiple.txt")[1]}
+    first = complete(llm, _turns(f"stem_{kind}.txt", example, {"text": source}), max_tokens=200, temperature=0.2)
     try:
-        question = question_from_record(record)
+        stem, answers = parse_stem(first, kind)
+        if kind == "multiple" and len(answers) < 2:
+            raise BankError("模型只给出了一个正确答案，不够出多选题")
     except BankError as e:
-        checks.format_error = str(e)
-        return checks, None
-    if question.type == "judge":
-        checks.format_error = "生成的题目应当是单选题或多选题"
-        return checks, None
-    checks.answer = question.answer
-    for letter, text in question.options.items():
-        coverage, numbers_ok = option_support(text, passage, question.stem)
-        checks.options.append(OptionSupport(letter, round(coverage, 3), numbers_ok,
-                                            coverage >= SUPPORT and numbers_ok))
-    supported = {o.letter for o in checks.options if o.supported}
-    checks.correct_supported = set(question.answer) <= supported
-    checks.distractors_unsupported = not (supported - set(question.answer))
-    if question.type == "single":
-        checks.single_answer = len(supported) <= 1
-    checks.positive_stem = not NEGATIVE_STEM.search(question.stem)
-    checks.duplicate_of = duplicate_of(question, existing)
-    return checks, question
+        e.raw = first  # kept for the reviewer and the eval
+        raise
+    answers = answers[:4]
+    n = DISTRACTORS[kind] + (1 if kind == "multiple" and len(answers) == 2 else 0)
+    ex_stem, ex_answer = re.findall(r"[:：]\s*(.+)", prompt("distractors.txt")[1])
+    second = complete(llm, _turns("distractors.txt", {"stem": ex_stem, "answer": ex_answer, "n": 5},
+                                  {"stem": stem, "answer": "；".join(answers), "n": n + 2}),
+                      max_tokens=160, temperature=0.5)
+    distractors = pick_distractors(second, answers, n)
+    if len(distractors) < n:
+        error = BankError(f"模型给出的可用错误选项不够（需要 {n} 个，只有 {len(distractors)} 个）")
+        error.raw = f"{first}\n——\n{second}"
+        raise error
+    options = dict(zip("ABCDE", answers + distractors))
+    explanation = f"依据{passage.label()}：“{source}”正确答案是“{'、'.join(answers)}”，其余选项与原文不符。"
+    record = {"type": kind, "stem": stem, "options": options, "answer": "ABCD"[: len(answers)],
+              "explanation": explanation}
+    return record, f"{first}\n——\n{second}"
 
 
-def _fingerprint(q: Question) -> str:
-    text = q.stem + "".join(q.options[ch] for ch in q.answer if ch in q.options)
-    return re.sub(r"[\W_]+", "", text)
-
-
-def duplicate_of(question: Question, existing: list[Question]) -> str:
-    mine = _fingerprint(question)
-    matcher = difflib.SequenceMatcher(autojunk=False)
-    matcher.set_seq2(mine)
-    for other in existing:
-        if other.id == question.id:
-            continue
-        matcher.set_seq1(_fingerprint(other))
-        if matcher.real_quick_ratio() >= DUPLICATE and matcher.quick_ratio() >= DUPLICATE \
-                and matcher.ratio() >= DUPLICATE:
-            return other.id
-    return ""
+def draft_question(llm: LLM, passage: Passage, existing: list[Question] = (), kind: str = "single",
+                   second_pass: bool = False) -> Draft:
+    """One draft from one passage, checked (and, with ``second_pass``, answered by the model)."""
+    if kind not in KIND_LABELS:
+        raise ValueError(kind)
+    try:
+        record, raw = draft_record(llm, passage, kind)
+    except BankError as e:
+        empty = {"type": kind, "stem": "", "options": {}, "answer": "", "explanation": ""}
+        return Draft(passage, getattr(e, "raw", ""), empty, DraftChecks(format_error=str(e)), None)
+    record = shuffle_options(record, random.Random(f"{passage.kb}:{passage.chunk_id}"))
+    checks, question = check_draft(record, passage.text, existing)
+    if second_pass and checks.passed and question is not None:
+        checks.answerable = solve(llm, question, passage.prompt_text()) == question.answer
+    return Draft(passage, raw, record, checks, question)
 
 
 # ---------------------------------------------------------------- the second pass
 def solve(llm: LLM, question: Question, passage: str) -> str:
     """The model answers the question from the passage alone; its letters ("" if it gives none)."""
     options = "\n".join(f"{ch}. {text}" for ch, text in question.options.items())
-    body = prompt("solve.txt").format(kind=KIND_LABELS.get(question.type, "选择题"), passage=passage,
-                                      stem=question.stem, options=options)
-    messages: list[Message] = [{"role": "system", "content": prompt("system.txt")},
+    body = prompt("solve.txt")[0].format(kind=KIND_LABELS.get(question.type, "选择题"), passage=passage,
+                                         stem=question.stem, options=options)
+    messages: list[Message] = [{"role": "system", "content": prompt("system.txt")[0]},
                                {"role": "user", "content": body}]
     if question.type == "single" and isinstance(llm, ChoiceScorer):
         # One prompt pass, no sampling: the letter the model finds most likely.
@@ -282,51 +244,3 @@ def solve(llm: LLM, question: Question, passage: str) -> str:
     reply = complete(llm, messages, max_tokens=12, temperature=0.0)
     letters = re.findall(r"(?<![A-Za-z])([A-E])(?![A-Za-z])", reply.upper())
     return "".join(sorted(set(letters) & set(question.options)))
-
-
-_EXPLANATION_DONE = re.compile(r"解析[:：][^\n]{8,}\n")
-
-
-def _generate(llm: LLM, messages: list[Message], max_tokens: int) -> str:
-    """The draft's text, stopped once the explanation line is complete or the model starts looping
-    (a small model may go on with a second question, or repeat one sentence until max_tokens)."""
-    pieces: list[str] = []
-    stream = llm.stream(messages, max_tokens=max_tokens, temperature=0.2)
-    try:
-        for piece in stream:
-            pieces.append(piece)
-            text = "".join(pieces)
-            if _EXPLANATION_DONE.search(text) or ("\n" in piece or "。" in piece) and repetition_start(text) is not None:
-                break
-    finally:
-        close = getattr(stream, "close", None)
-        if close:
-            close()  # frees the backend at once (llama.cpp's lock, an HTTP stream)
-    return "".join(pieces)
-
-
-@dataclass
-class Draft:
-    passage: Passage
-    raw: str
-    record: dict
-    checks: DraftChecks
-    question: Question | None
-
-
-def draft_question(llm: LLM, passage: Passage, existing: list[Question] = (), kind: str = "single",
-                   max_tokens: int = 400, second_pass: bool = False) -> Draft:
-    """One draft from one passage, checked (and, with ``second_pass``, answered by the model)."""
-    raw = _generate(llm, draft_messages(passage, kind), max_tokens)
-    try:
-        record = parse_draft(raw, kind)
-    except BankError as e:
-        checks = DraftChecks(format_error=str(e))
-        return Draft(passage, raw, {"type": kind, "stem": "", "options": {}, "answer": "", "explanation": ""},
-                     checks, None)
-    if len(record["options"]) >= 2:
-        record = shuffle_options(record, random.Random(f"{passage.kb}:{passage.chunk_id}"))
-    checks, question = check_draft(record, passage.text, existing)
-    if second_pass and checks.passed and question is not None:
-        checks.answerable = solve(llm, question, passage.prompt_text()) == question.answer
-    return Draft(passage, raw, record, checks, question)

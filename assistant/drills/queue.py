@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from assistant.drills.bank import SUBJECTS, BankError, Question, question_from_record
-from assistant.drills.generate import Passage, check_draft, draft_question, spread, usable
+from assistant.drills.checks import check_draft
+from assistant.drills.generate import Passage, draft_question, spread, usable
 from assistant.drills.store import DrillStore
 from assistant.llm.base import LLM
 from shegong.errors import UserError
