@@ -17,6 +17,8 @@ from assistant.drills.bank import BankError, question_from_record
 from assistant.drills.bankfile import read_bank, write_bank
 from shegong.errors import UserError
 
+pytestmark = pytest.mark.unit
+
 GOOD = {"id": "T-1", "stem": "依据老年人权益保障法，老年人是指多少周岁以上的公民？",
         "options": {"A": "五十五周岁", "B": "六十周岁", "C": "六十五周岁", "D": "七十周岁"},
         "answer": "B", "explanation": "老年人是指六十周岁以上的公民。"}

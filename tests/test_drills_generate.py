@@ -28,6 +28,7 @@ def elderly_law(library):
     return kb, next(d for d in kb.documents() if "老年人权益保障法" in d.title)
 
 
+@pytest.mark.unit
 def test_checks_compare_every_option_with_the_passage(shegong_home):
     checks, question = check_draft(GOOD, ARTICLE_2)
     assert checks.passed and question.answer == "B", checks.problems()
@@ -64,6 +65,7 @@ def test_checks_compare_every_option_with_the_passage(shegong_home):
     assert checks.duplicate_of == "Q-FG-001" and not checks.passed
 
 
+@pytest.mark.unit
 def test_model_replies_are_parsed_and_options_shuffled_with_their_answer():
     stem, answers = parse_stem("好的。\n题干：社区长者食堂为辖区内（ ）以上老年人提供午餐。\n正确答案：“六十周岁”。\n", "single")
     assert (stem, answers) == ("社区长者食堂为辖区内（ ）以上老年人提供午餐。", ["六十周岁"])
@@ -84,6 +86,7 @@ def test_model_replies_are_parsed_and_options_shuffled_with_their_answer():
     assert sorted(shuffled["options"].values()) == sorted(record["options"].values())
 
 
+@pytest.mark.unit
 def test_key_sentence_is_the_fact_to_ask_about():
     article = ("第十八条 家庭成员应当关心老年人的精神需求，不得忽视、冷落老年人。\n"
                "与老年人分开居住的家庭成员，应当经常看望或者问候老年人。\n"
@@ -95,6 +98,7 @@ def test_key_sentence_is_the_fact_to_ask_about():
     assert len(focus_text(long)) <= 300 and focus_text(long).endswith("。") and not focus_text(long).startswith("第九条")
 
 
+@pytest.mark.integration
 def test_related_passages_cite_the_article_and_skip_what_the_kb_lacks(library, shegong_home):
     drills = Drills()
     drills.ensure_sample()
@@ -180,6 +184,7 @@ def test_second_pass_answers_from_the_passage(small_llm):
     assert letters and set(letters) <= set("ABCDE")
 
 
+@pytest.mark.integration
 def test_passages_for_a_tag_are_worth_a_question(library):
     retriever = HybridRetriever(library)
     passages = passages_for_tag(retriever, "城市居民委员会组织法", 3)  # a tag naming a law: its articles, spread
