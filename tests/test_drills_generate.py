@@ -94,6 +94,8 @@ def test_key_sentence_is_the_fact_to_ask_about():
     assert key_sentence(article) == "家庭成员应当关心老年人的精神需求，不得忽视、冷落老年人。"
     assert key_sentence("第二条 本法所称老年人是指六十周岁以上的公民。") == "本法所称老年人是指六十周岁以上的公民。"
     assert key_sentence("1. 第一时间提醒家属拨打110报警。2. 社区工作人员赶到现场。") == "第一时间提醒家属拨打110报警。"
+    listing = "第八十一条 有下列行为之一的，处五日以上十日以下拘留：\n（一）冒充国家机关工作人员招摇撞骗的；\n（二）伪造、变造公文的。"
+    assert key_sentence(listing) == "冒充国家机关工作人员招摇撞骗的；"  # a list's intro alone is half a fact
     long = "第九条 " + "居民委员会协助开展工作。" * 40
     assert len(focus_text(long)) <= 300 and focus_text(long).endswith("。") and not focus_text(long).startswith("第九条")
 
