@@ -2,8 +2,8 @@
 
 Roles:
     社工    asks questions (visit records later)
-    督导    asks, manages the knowledge bases, reviews generated questions
-    学员    drills (later), may ask
+    督导    asks, manages the knowledge bases and the question bank, generates and reviews questions
+    学员    drills (练习, 模拟考试, 错题本), may ask
     管理员  manages accounts, and may do everything
 
 ``require(user, action)`` is called by the service for every action, so a
@@ -36,6 +36,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feedback": ALL_ROLES,
     "review": frozenset({"督导", "管理员"}),
     "drill": ALL_ROLES,
+    "drill.manage": frozenset({"督导", "管理员"}),
     "visit": frozenset({"社工", "督导", "管理员"}),
     "models": frozenset({"管理员"}),
 }
@@ -48,6 +49,7 @@ ACTION_LABELS = {
     "feedback": "评价回答",
     "review": "审核生成的题目",
     "drill": "题库训练",
+    "drill.manage": "管理题库",
     "visit": "填写走访记录",
     "models": "管理本地模型",
 }

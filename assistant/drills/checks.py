@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from assistant.drills.bank import BankError, Question, question_from_record
 # The verifier's word set and number parser: "supported by the passage" means here what it means when an
 # answer is checked (negations folded together, filler words dropped, numbers compared with their unit).
-from assistant.verify import _content_tokens, quantities
+from assistant.verify import quantities
+from assistant.verify.attribution import _content_tokens
 
 SUPPORT = 0.6  # share of an option's content words the passage must have (eval/drills.py, 示例题库 calibration)
 DUPLICATE = 0.8  # difflib ratio of stem + answer text above which two questions are the same question

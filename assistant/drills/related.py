@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import replace
 
-from assistant.answer import RelevanceGate
+from assistant.gate import RelevanceGate
 from assistant.context import select_sources
 from assistant.drills.bank import Question
 from knowledge.retrieve.hybrid import HybridRetriever
