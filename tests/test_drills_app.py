@@ -43,10 +43,11 @@ def wrong(qid: str) -> str:
 
 def test_a_trainee_practises_with_feedback_and_resumes(server):
     trainee = client(server, "xueyuan")
-    cur, question, *_ = start(trainee, subject="社会工作法规与政策", tag="老年人权益保障法", limit=3)
+    cur, question, single, multi = start(trainee, subject="社会工作法规与政策", tag="老年人权益保障法", limit=3)[:4]
     assert (cur["kind"], cur["total"], cur["question_id"]) == ("practice", 3, "Q-FG-001")
-    assert "老年人是指" in question and "B.</b> 六十周岁以上的公民" in question
-    assert "六十周岁以上的公民" not in question.split("</ul>")[1]  # no answer or explanation before answering
+    assert "老年人是指" in question and ["B. 六十周岁以上的公民", "B"] in single["choices"]
+    assert single["visible"] and not multi["visible"]  # a 单选题 is answered with the radio buttons
+    assert KEY["Q-FG-001"].explanation[:10] not in question  # no explanation before answering
 
     cur, feedback = trainee.predict(cur, wrong("Q-FG-001"), api_name="/drill_answer")[:2]
     assert "✗ 回答错误" in feedback and "正确答案：<b>B. 六十周岁以上的公民</b>" in feedback
