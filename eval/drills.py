@@ -56,12 +56,13 @@ def related_eval(retriever, questions) -> dict:
             "with_a_passage": {s: f"{with_passage[s]}/{per_subject[s]}" for s in SUBJECTS if per_subject[s]}}
 
 
-def eval_passages(library, n: int) -> list[Passage]:
-    """``n`` passages worth a question, spread over every handbook, policy and law document (fixed order)."""
+def eval_passages(library, n: int, shift: bool = False) -> list[Passage]:
+    """``n`` passages worth a question, spread over every handbook, policy and law document (fixed order);
+    ``shift``: the passages halfway between those, a second set for checking changes made after the first."""
     hits = [h for kb in library.select() for d in kb.documents() if d.doc_type in ("handbook", "policy", "law")
             for h in kb.chunks_of(d.id) if usable(h.text)]
     hits.sort(key=lambda h: (h.kb, h.doc_id, h.meta.get("seq", 0)))
-    return [Passage.from_hit(h) for h in spread(hits, n)]
+    return [Passage.from_hit(h) for h in spread(hits, n, 0.5 if shift else 0.0)]
 
 
 def generation_eval(llm, passages: list[Passage], existing, kind: str = "single", verbose: bool = True) -> dict:
@@ -97,7 +98,7 @@ def generation_eval(llm, passages: list[Passage], existing, kind: str = "single"
 
 
 def main(model: str | None = None, n: int = 20, kind: str = "single", out: Path | None = None,
-         related_only: bool = False, verbose: bool = True) -> dict:
+         related_only: bool = False, verbose: bool = True, shift: bool = False) -> dict:
     from knowledge.library import get_library
     from knowledge.retrieve.hybrid import HybridRetriever
 
@@ -118,7 +119,7 @@ def main(model: str | None = None, n: int = 20, kind: str = "single", out: Path 
         settings = get_settings()
         update = {"llm_backend": "llama_cpp"} | ({"llm_default_model": model} if model else {})
         llm = make_llm(settings.model_copy(update=update))
-        passages = eval_passages(library, n)
+        passages = eval_passages(library, n, shift)
         g = result["generation"] = generation_eval(llm, passages, bank, kind, verbose)
         if verbose:
             print(f"生成题（{g['model']}，{g['kind']}）：{g['drafts']} 道草稿，格式正确 {g['format_ok']}，"
@@ -140,5 +141,6 @@ if __name__ == "__main__":
     ap.add_argument("--kind", default="single", choices=["single", "multiple"])
     ap.add_argument("--out", type=Path)
     ap.add_argument("--related-only", action="store_true")
+    ap.add_argument("--shift", action="store_true", help="the passages halfway between the default ones")
     a = ap.parse_args()
-    main(a.model, a.n, a.kind, a.out, a.related_only)
+    main(a.model, a.n, a.kind, a.out, a.related_only, shift=a.shift)

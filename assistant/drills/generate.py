@@ -77,12 +77,13 @@ def usable(text: str) -> bool:
     return bool(NUMBER_WITH_UNIT.search(text) or _DUTY.search(text) or _ITEM.search(text))
 
 
-def spread(items: list, n: int) -> list:
-    """``n`` items spread evenly over the list (a document's passages from start to end, not its first n)."""
+def spread(items: list, n: int, offset: float = 0.0) -> list:
+    """``n`` items spread evenly over the list (a document's passages from start to end, not its first n);
+    ``offset`` (0–1) shifts every pick by that part of a step (0.5: the items between the default picks)."""
     if len(items) <= n:
         return list(items)
     step = len(items) / n
-    return [items[int(i * step)] for i in range(n)]
+    return [items[int((i + offset) * step)] for i in range(n)]
 
 
 def key_sentence(text: str) -> str:
