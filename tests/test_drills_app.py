@@ -131,3 +131,41 @@ def test_only_supervisors_manage_the_bank(server, tmp_path):
     with pytest.raises(Exception, match="没有权限执行此操作：审核生成的题目"):
         trainee.predict("政策法规", None, "老年人权益保障法", 2, "single", "", api_name="/drill_generate")
     assert supervisor.predict("pending", api_name="/drill_drafts")["data"] == []
+
+
+
+def test_the_review_queue_over_http(server):
+    """A failed draft is corrected in the queue, checked again, approved, and only then practised. (The model
+    is off in this app, so the draft is put in the queue as generation would leave a failed one.)"""
+    from datetime import datetime
+
+    from assistant.drills.store import DrillStore
+
+    passage = "第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务，照顾老年人的特殊需要。"
+    store = DrillStore(f"sqlite:///{server.home / 'app.sqlite'}")  # the app's own database
+    draft_id = store.add_draft(
+        datetime.now(), status="failed", kb="政策法规", chunk_id=1, chunk_text=passage,
+        doc_title="中华人民共和国老年人权益保障法", location="第二章 家庭赡养与扶养 › 第十四条", model="test",
+        record={"type": "single", "stem": "赡养人应当履行对老年人（ ）的义务。", "answer": "A", "explanation": "原文。",
+                "options": {"A": "经济上供养", "B": "经济上供养"}, "subject": "社会工作法规与政策", "tags": ["审核测试"]},
+        checks={"passed": False, "problems": ["格式不对：有两个选项的文字完全相同"]}, created_by="uid-x")
+    supervisor, trainee = client(server, "dudao"), client(server, "xueyuan")
+    rows = supervisor.predict("failed", api_name="/drill_drafts")["data"]
+    assert [draft_id, "未通过检查"] == rows[0][:2] and "两个选项的文字完全相同" in rows[0][5]
+    detail = supervisor.predict(draft_id, api_name="/drill_draft")[0]
+    assert "来源段落：《中华人民共和国老年人权益保障法》第二章 家庭赡养与扶养 › 第十四条" in detail and "精神上慰藉" in detail
+    with pytest.raises(Exception, match="只有待审核的题目可以入库"):
+        supervisor.predict(draft_id, "failed", api_name="/drill_approve")
+    with pytest.raises(Exception, match="没有权限执行此操作：审核生成的题目"):
+        trainee.predict(draft_id, "赡养人应当履行：", "A. 经济上供养", "A", "", api_name="/drill_edit_draft")
+
+    detail, message = supervisor.predict(
+        draft_id, "赡养人应当履行对老年人（ ）的义务。", "A. 经济上供养\nB. 财产代管\nC. 婚姻决定\nD. 房屋买卖", "A",
+        "原文：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务。", api_name="/drill_edit_draft")
+    assert "通过检查，可以入库" in message
+    with pytest.raises(Exception, match="没有符合条件的题目"):  # pending: not in practice yet
+        start(trainee, tag="审核测试")
+    message = supervisor.predict(draft_id, "pending", api_name="/drill_approve")[0]
+    assert f"已入库，题号 GEN-{draft_id:05d}" in message
+    cur = start(trainee, tag="审核测试")[0]
+    assert cur["question_id"] == f"GEN-{draft_id:05d}"
