@@ -3,8 +3,9 @@
     cli/kbs.py      setup, ingest, kb list/remove/stats, laws import/list
     cli/asking.py   search, ask
     cli/users.py    user add/list/role/passwd/remove
+    cli/drills.py   drill import/export/list/practice/review/exam/progress/generate/drafts/approve/reject
     cli/models.py   models assemble/status
-    cli/evals.py    eval retrieval/answers/calibrate (the eval harness)
+    cli/evals.py    eval retrieval/answers/calibrate/drills (the eval harness)
     cli/errors.py   Chinese messages for what goes wrong
 
 Every command but eval acts through the service as SYSTEM_USER, so the CLI and the web app
@@ -20,6 +21,7 @@ import sys
 import typer
 
 from cli import asking, kbs, users
+from cli.drills import drill_app
 from cli.errors import explain, usage_error
 from cli.evals import eval_app
 from cli.models import models_app
@@ -36,6 +38,7 @@ app.add_typer(kbs.laws_app, name="laws")
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(users.user_app, name="user")
+app.add_typer(drill_app, name="drill")
 
 
 @app.command("app")

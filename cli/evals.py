@@ -1,4 +1,4 @@
-"""Quality and speed evaluation: eval retrieval/answers/calibrate/injection.
+"""Quality and speed evaluation: eval retrieval/answers/calibrate/injection/drills.
 
 These call the eval harness (eval/), not the service: a measurement fixes its own retrieval
 configurations and model, whatever this office's settings say, so that its figures compare
@@ -68,3 +68,18 @@ def eval_injection(
     from eval.injection import main as run
 
     run(model, out, ids=ids)
+
+
+@eval_app.command("drills")
+def eval_drills(
+    model: Optional[str] = typer.Option(None, "--model", help="qwen2.5-coder-1.5b（默认）或 qwen2.5-coder-0.5b"),
+    n: int = typer.Option(20, "--n", help="从知识库取多少个段落出题"),
+    kind: str = typer.Option("single", "--kind", help="single 单选 | multiple 多选"),
+    out: Optional[Path] = typer.Option(None, "--out", help="把结果（含每道草稿）写成 JSON"),
+    related_only: bool = typer.Option(False, "--related-only", help="只评测相关依据（不加载大模型，快）"),
+    shift: bool = typer.Option(False, "--shift", help="改用错开半步的另一组段落（检验按默认那组调过的改动）"),
+) -> None:
+    """题库评测：相关依据是否找到题目出处的法条；生成的草稿有多少通过检查，其中多少能被模型根据原文答对。"""
+    from eval.drills import main as run
+
+    run(model, n, kind, out, related_only, shift=shift)

@@ -2,8 +2,8 @@
 
 Roles:
     社工    asks questions (visit records later); sees the sources its answers cite, does not browse the KBs
-    督导    asks, manages and browses the knowledge bases, reviews generated questions
-    学员    drills (later), may ask; like 社工, does not browse the KBs
+    督导    asks, manages and browses the knowledge bases, manages the question bank, generates and reviews questions
+    学员    drills (练习, 模拟考试, 错题本), may ask; like 社工, does not browse the KBs
     管理员  manages accounts, and may do everything
 
 ``require(user, action)`` is called by the service for every action, so a
@@ -39,6 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "feedback": ALL_ROLES,
     "review": frozenset({"督导", "管理员"}),
     "drill": ALL_ROLES,
+    "drill.manage": frozenset({"督导", "管理员"}),
     "visit": frozenset({"社工", "督导", "管理员"}),
     "models": frozenset({"管理员"}),
 }
@@ -51,6 +52,7 @@ ACTION_LABELS = {
     "feedback": "评价回答",
     "review": "审核生成的题目",
     "drill": "题库训练",
+    "drill.manage": "管理题库",
     "visit": "填写走访记录",
     "models": "管理本地模型",
 }

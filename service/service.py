@@ -29,6 +29,7 @@ from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
 from service import accounts, history, logins
 from service.accounts import User, require
+from service.drills import DrillActions
 from service.knowledge_bases import KnowledgeBaseActions
 from service.uploads import UploadActions
 from shegong.config import Settings, get_settings
@@ -49,7 +50,7 @@ class _Task:
     message: str = ""
 
 
-class Service(KnowledgeBaseActions, UploadActions):
+class Service(KnowledgeBaseActions, UploadActions, DrillActions):
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self._library = library

@@ -24,7 +24,7 @@ from shegong.config import reset_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "test-pass-123"
-USERS = {"admin": "管理员", "dudao": "督导", "shegong": "社工"}
+USERS = {"admin": "管理员", "dudao": "督导", "shegong": "社工", "xueyuan": "学员"}
 
 
 @dataclass

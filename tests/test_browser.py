@@ -145,3 +145,36 @@ def test_supervisor_uploads_on_a_phone(server, browser, tmp_path):
     OUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUT / "browser_kb_phone.png"), full_page=True)
     page.close()
+
+
+def test_a_trainee_drills_in_the_browser(server, browser):
+    """The 练习 tab's own buttons (the API tests call the same handlers by name): answer, exam, progress."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    sign_in(page, server.url, "xueyuan")
+    assert page.get_by_role("tab", name="题库管理").count() == 0  # a 学员 does not manage the bank
+    page.get_by_role("tab", name="练习").click()
+    page.get_by_role("button", name="开始", exact=True).click()
+    page.locator(".sg-drill-stem").wait_for(timeout=30_000)
+    assert "第 1/179 题" in page.locator(".sg-drill-head").inner_text()
+    page.locator("label").filter(has_text="服务对象自决").click()  # Q-ZH-001's answer (示例题库)
+    page.get_by_role("button", name="提交答案").click()
+    page.locator(".sg-drill-feedback").wait_for(timeout=30_000)
+    assert "✓ 回答正确" in page.locator(".sg-drill-verdict").inner_text()
+    assert "解析" in page.locator(".sg-drill-feedback").inner_text()
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "browser_drill.png"))
+
+    page.get_by_text("模拟考试", exact=True).click()
+    page.get_by_role("button", name="开始", exact=True).click()
+    page.get_by_role("button", name="交卷").wait_for(timeout=30_000)
+    page.locator("fieldset label").filter(has_text="A.").first.click()
+    page.get_by_role("button", name="保存并下一题").click()
+    page.get_by_text("第 2/60 题").wait_for(timeout=30_000)
+    page.get_by_role("button", name="交卷").click()
+    page.locator(".sg-drill-score").wait_for(timeout=30_000)
+    assert "合计" in page.locator(".sg-drill-report").inner_text()
+
+    page.get_by_text("我的进度与错题本").click()
+    page.get_by_text("累计答题").wait_for(timeout=30_000)
+    page.locator(".js-plotly-plot, .plotly").first.wait_for(timeout=30_000)
+    page.close()

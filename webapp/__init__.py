@@ -4,6 +4,9 @@
     webapp/kb_tab.py          知识库 (督导, 管理员)
     webapp/accounts_tab.py    账号 (管理员)
     webapp/my_account_tab.py  我的账号
+    webapp/drill_tab.py       练习 (every role: practice, 模拟考试, 错题本, progress)
+    webapp/bank_tab.py        题库管理 (督导, 管理员: import/export, generated questions, review)
+    webapp/drill_render.py    questions, feedback, exam reports and the progress chart
     webapp/render.py          answers, source cards, ingest results as HTML
     webapp/common.py          the signed-in user, Chinese error messages
     webapp/launch.py          sign-in, first-run admin, launching (``python -m webapp``, ``shegong app``)
@@ -19,7 +22,7 @@ from __future__ import annotations
 import gradio as gr
 
 from service import Service
-from webapp import accounts_tab, ask_tab, kb_tab, my_account_tab
+from webapp import accounts_tab, ask_tab, bank_tab, drill_tab, kb_tab, my_account_tab
 from webapp import render as ui
 from webapp.common import current_user, guarded
 
@@ -36,7 +39,9 @@ def build_app(svc: Service) -> gr.Blocks:
         timer = gr.Timer(4)
         with gr.Tabs():
             ask = ask_tab.build(svc)
+            drill = drill_tab.build(svc)
             kb = kb_tab.build(svc)
+            bank = bank_tab.build(svc)
             accounts = accounts_tab.build(svc)
             my_account_tab.build(svc)
 
@@ -45,18 +50,23 @@ def build_app(svc: Service) -> gr.Blocks:
             """What the signed-in user may see: the tabs of their role, their conversations, the KB pickers."""
             user = current_user(svc, request)
             kb_ok, acc_ok = user.can("kb.write"), user.can("accounts")
+            drill_ok, bank_ok = user.can("drill"), user.can("drill.manage")
             names = svc.kb_names(user) if kb_ok else []
             return (
                 f"当前账号：**{ui.md(user.username)}**（{user.role}）",
                 svc.status(),
                 gr.Tab(visible=kb_ok),
                 gr.Tab(visible=acc_ok),
+                gr.Tab(visible=drill_ok),
+                gr.Tab(visible=bank_ok),
+                gr.Dropdown(choices=names, value=names[0] if names else None),
                 gr.Dropdown(choices=ask_tab.conversation_choices(svc, user), value=""),
                 gr.Dropdown(choices=[kb_tab.AUTO_KB] + names, value=kb_tab.AUTO_KB),
                 gr.Dropdown(choices=[kb_tab.ALL] + names, value=kb_tab.ALL),
             )
 
-        demo.load(on_load, None, [who, status_line, kb.tab, accounts, ask.conversations, kb.upload_kb, kb.filter_kb],
+        demo.load(on_load, None, [who, status_line, kb.tab, accounts, drill.tab, bank.tab, bank.gen_kb,
+                                  ask.conversations, kb.upload_kb, kb.filter_kb],
                   api_visibility="private", concurrency_limit=None)
 
         def refresh_status():

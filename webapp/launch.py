@@ -11,6 +11,7 @@ from service import Service, get_service
 from shegong.config import get_settings
 from shegong.logs import setup_logging
 from webapp import build_app
+from webapp import drill_render
 from webapp import render as ui
 from webapp.login_page import ChinesePages
 from webapp.sessions import check_login
@@ -58,7 +59,7 @@ def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **k
         max_file_size=f"{settings.max_upload_mb}mb",
         footer_links=[],
         theme=gr.themes.Soft(),
-        css=ui.CSS,
+        css=ui.CSS + drill_render.CSS,
         head=ui.TOAST_HEAD,
         prevent_thread_lock=prevent_thread_lock,
         quiet=False,
