@@ -21,7 +21,7 @@ pytest_plugins = ["tests.pgserver"]
 ROOT = Path(__file__).resolve().parent.parent
 TEST_LAWS = ["老年人权益保障法", "城市居民委员会组织法"]
 TIERS = ("unit", "integration", "slow")
-MODEL_FIXTURES = {"embedder", "sample_kbs_dir", "library", "small_model_path", "small_llm"}
+MODEL_FIXTURES = {"embedder", "sample_kbs_dir", "library", "small_model_path", "small_llm", "default_llm"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -90,3 +90,13 @@ def small_llm(small_model_path):
     from assistant.llm.llama_cpp import LlamaCppLLM
 
     return LlamaCppLLM(small_model_path, n_ctx=2048)
+
+
+@pytest.fixture(scope="session")
+def default_llm(tmp_path_factory):
+    """The default model (qwen2.5-coder-1.5b), for the few checks the small one is too weak for."""
+    from assistant.llm.assemble import assemble_model
+    from assistant.llm.llama_cpp import LlamaCppLLM
+
+    path = assemble_model("qwen2.5-coder-1.5b", tmp_path_factory.mktemp("models"), progress=False)
+    return LlamaCppLLM(path, n_ctx=2048)

@@ -246,5 +246,12 @@ def solve(llm: LLM, question: Question, passage: str) -> str:
         scores = llm.choice_logprobs(messages, list(question.options))
         return max(scores, key=scores.get)
     reply = complete(llm, messages, max_tokens=12, temperature=0.0)
-    letters = re.findall(r"(?<![A-Za-z])([A-E])(?![A-Za-z])", reply.upper())
-    return "".join(sorted(set(letters) & set(question.options)))
+    return reply_letters(reply, question.options)
+
+
+def reply_letters(reply: str, options) -> str:
+    """The option letters a reply gives: "ABC", "A、C", "答案：B D" alike; letters inside words do not count."""
+    reply = re.sub(r"(?<=[A-E])[\s、,，/和]+(?=[A-E](?![A-Z]))", "", reply.strip().upper())  # "A、C" is "AC"
+    run = re.match(r"(?:答案[:：]?\s*)?([A-E]+)(?![A-Z])", reply)  # a bare run of letters first, as asked
+    letters = set(run.group(1)) if run else set("".join(re.findall(r"(?<![A-Z])([A-E]+)(?![A-Z])", reply)))
+    return "".join(sorted(letters & set(options)))
