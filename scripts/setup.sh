@@ -13,6 +13,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # torch first, pinned: the CPU build lies on this disk; an unpinned torch pulls a multi-GB CUDA build.
 .venv/bin/pip install -q torch==2.13.0
+
+bash scripts/build_llama.sh
+
 if [ "${1:-}" = "--dev" ]; then
   .venv/bin/pip install -q -e ".[dev]"
   if ! command -v chromium >/dev/null; then
