@@ -275,7 +275,8 @@ def build_app(svc: Service) -> gr.Blocks:
         demo.load(on_load, None, [who, status_line, kb_tab, acc_tab, conv_dd, up_kb, f_kb],
                   api_visibility="private", concurrency_limit=None)
         def refresh_status():
-            return svc.status(), gr.Timer(active=svc.busy)  # stop polling once everything is ready
+            # [llm-worker] slower once everything is ready, never off: the model worker can crash and restart
+            return svc.status(), gr.Timer(4 if svc.busy else 15)
 
         timer.tick(refresh_status, None, [status_line, timer], show_progress="hidden",
                    api_visibility="private", concurrency_limit=None)
@@ -303,13 +304,15 @@ def build_app(svc: Service) -> gr.Blocks:
             cid = cid or history.new_conversation_id()
             chat = chat_with_pending(user, cid, q)
             yield chat, "", cid, None, gr.update()
-            text, status, citations = "", "正在检索知识库……", []
+            text, status, citations, extract = "", "正在检索知识库……", [], None
             for ev in svc.ask_stream(user, q, mode_value or "policy", conversation_id=cid):
                 if ev.kind == "status":
                     status = ev.text
                 elif ev.kind == "sources":
                     citations = ev.answer.citations
                     status = "正在生成回答……" if svc.llm_ready else "正在整理原文……"
+                elif ev.kind == "extract":  # [llm-worker] the best source sentences, before the model's first word
+                    extract = (ev.text, ev.answer.extract)
                 elif ev.kind == "token":
                     text += ev.text
                 elif ev.kind == "final":
@@ -317,7 +320,7 @@ def build_app(svc: Service) -> gr.Blocks:
                     chat[-1] = {"role": "assistant", "content": ui.render_answer(data)}
                     yield chat, "", cid, data, gr.Dropdown(choices=_conversation_choices(svc, user), value=cid)
                     return
-                chat[-1] = {"role": "assistant", "content": ui.render_pending(status, text, citations)}
+                chat[-1] = {"role": "assistant", "content": ui.render_pending(status, text, citations, extract)}
                 yield chat, "", cid, None, gr.update()
 
         ask_inputs, ask_outputs = [question, mode, conv_id], [chatbot, question, conv_id, answer_json, conv_dd]
@@ -606,8 +609,10 @@ def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **k
     announce_initial_admin()
     svc = svc or get_service().start()
     demo = build_app(svc)
-    # The in-process model runs one generation at a time; an HTTP backend can take several.
-    llm_slots = max(settings.app_concurrency, 8 if settings.llm_backend == "openai" else 1)
+    # The in-process model runs one generation at a time; an HTTP backend can take several. [llm-worker] The model
+    # worker queues generations itself and counts tokens meanwhile: other users get their sources and 原文摘录 at once.
+    parallel = settings.llm_backend == "openai" or (settings.llm_backend == "llama_cpp" and settings.llm_worker)
+    llm_slots = max(settings.app_concurrency, 8 if parallel else 1)
     demo.queue(default_concurrency_limit=llm_slots)
     options = dict(
         server_name=settings.app_host,

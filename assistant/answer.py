@@ -2,6 +2,9 @@
 
 ``Answerer.stream`` yields events so the app can show sources at once and
 tokens as they come; ``Answerer.ask`` runs the same pipeline to the end.
+Right after retrieval and the gate's score (well under a second, long before the
+model's first word on a 2-core PC) it yields the source cards and the best source
+sentences word for word (an ``extract`` event, shown as 原文摘录).
 The LLM is optional: without one (not installed, still loading, failed) the
 answer is composed extractively from the sources and labelled as such.
 """
@@ -18,8 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from assistant.context import Source, query_terms, select_sources
+from assistant.context import Source, key_sentences, query_terms, select_sources
 from assistant.llm.base import LLM, Message
+from assistant.llm.worker import ModelFailed
 from assistant.verify import cut_repetition, only_not_found, repetition_start, verify_answer
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
 from ingest.textutil import tokenize
@@ -103,6 +107,8 @@ class Answer:
     relevance: float = 0.0
     judge_p: float | None = None  # the LLM's P(relevant) when the gate asked it
     raw: str = ""  # the model's unverified text (kept for evaluation, never shown)
+    extract: list[dict] = field(default_factory=list)  # 原文摘录 shown before the model's answer
+    model_error: str = ""  # the model's process crashed, hung or could not start during this answer
 
     @property
     def citations(self) -> list[dict]:
@@ -113,14 +119,22 @@ class Answer:
                 "refused": self.refused, "extractive": self.extractive, "warnings": self.warnings,
                 "timings": self.timings, "retrieval_query": self.retrieval_query,
                 "relevance": round(self.relevance, 3),
-                "judge_p": None if self.judge_p is None else round(self.judge_p, 3)}
+                "judge_p": None if self.judge_p is None else round(self.judge_p, 3),
+                "extract": self.extract, "model_error": self.model_error}
 
 
 @dataclass
 class Event:
-    kind: Literal["status", "sources", "token", "final"]
+    """status: a progress line; sources: ``answer.sources`` are chosen; extract: ``answer.extract`` is ready
+    and ``text`` is its heading; token: a piece of the model's text; final: ``answer`` is complete."""
+
+    kind: Literal["status", "sources", "extract", "token", "final"]
     text: str = ""
     answer: Answer | None = None
+
+
+EXTRACT_HEADING = "原文摘录"
+EXTRACT_HEADING_UNSURE = "原文摘录（正在确认这些资料是否切题）"
 
 
 # When only the LLM judge let a question through, which failures of the generated answer make it a refusal:
@@ -141,6 +155,7 @@ class Answerer:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.strict_refusal = strict_refusal  # () = an unsure question is never refused after generation
+        self.no_llm_note = ""  # why there is no LLM, when the app knows (e.g. its self-check failed)
 
     @classmethod
     def from_settings(cls, retriever: HybridRetriever, llm: LLM | None, settings=None) -> "Answerer":
@@ -200,27 +215,40 @@ class Answerer:
         ans.timings["retrieval_ms"] = round(result.timings["total_ms"], 1)
         hits = result.hits
         ans.relevance = self.relevance(result)
-        relevant = ans.relevance >= self.gate.high
-        if self.gate.in_band(ans.relevance):
-            yield Event("status", "正在判断资料是否相关……")
-            t = time.perf_counter()
-            ans.judge_p = self.judge_retrieved(query, result)
-            relevant = ans.judge_p >= self.gate.judge_threshold
-            ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
-        if not relevant:
+        if ans.relevance < self.gate.low:
             self._refuse(ans, select_sources(hits, query, max_sources=3))
-            ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            ans.timings["first_content_ms"] = ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             yield Event("sources", answer=ans)
             yield Event("final", answer=ans)
             return
 
+        # Useful at once: the sources and their best sentences, word for word. In the gate's unsure band they
+        # come before the judge (seconds on a 2-core PC) under a heading that says relevance is being checked.
         ans.sources = self.answer_sources(result, mode)
+        unsure = self.gate.in_band(ans.relevance)
+        ans.extract = self.extract(ans.sources, query)
+        ans.timings["first_content_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        yield Event("sources", answer=ans)
+        yield Event("extract", EXTRACT_HEADING_UNSURE if unsure else EXTRACT_HEADING, answer=ans)
+        if unsure:
+            yield Event("status", "正在判断资料是否相关……")
+            t = time.perf_counter()
+            ans.judge_p = self.judge_retrieved(query, result)
+            ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
+            if ans.judge_p < self.gate.judge_threshold:
+                ans.extract = []
+                self._refuse(ans, select_sources(hits, query, max_sources=3))
+                ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+                yield Event("sources", answer=ans)
+                yield Event("final", answer=ans)
+                return
+
         if any(s.hit.meta.get("instructions_removed") for s in ans.sources):
             ans.warnings.append("资料中有像是对模型下指令的句子，已忽略，请督导检查该资料。")
-        yield Event("sources", answer=ans)
 
         if self.llm is None:
-            ans.warnings.append("没有可用的大模型（未启用或尚未就绪），以下是直接摘自知识库的原文，未经模型归纳。")
+            ans.warnings.append(f"{self.no_llm_note}。以下是直接摘自知识库的原文，未经模型归纳。" if self.no_llm_note
+                                else "没有可用的大模型（未启用或尚未就绪），以下是直接摘自知识库的原文，未经模型归纳。")
             self._extractive(ans)
         else:
             try:
@@ -230,6 +258,8 @@ class Answerer:
                 # When only the judge let the question through, the answer must hold up on its own as well.
                 self._finish_generated(ans, raw, strict=ans.judge_p is not None)
             except ModelUnavailable as e:
+                if isinstance(e, ModelFailed):  # the model's process crashed, hung or cannot start
+                    ans.model_error = str(e)
                 ans.warnings.append(f"大模型暂时不可用（{str(e).rstrip('。')}），以下是直接摘自知识库的原文。")
                 self._extractive(ans)
         ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
@@ -261,6 +291,11 @@ class Answerer:
         if not (4 <= len(text) <= 100) or not (query_terms(text) & query_terms(previous)):
             return fallback
         return text
+
+    def extract(self, sources: list[Source], query: str) -> list[dict]:
+        """The 原文摘录 shown before the model's answer: the best sentences of the top sources."""
+        terms = sorted(query_terms(query))
+        return key_sentences(sources, self.retriever.idf(terms) if terms else {})
 
     def answer_sources(self, result: RetrievalResult, mode: Mode) -> list[Source]:
         return select_sources(pick_hits(result.hits, mode, self.max_sources), result.query.keyword_text,

@@ -8,6 +8,7 @@ with the question (in their original order), up to a character budget.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from ingest.textutil import split_sentences, tokenize
@@ -94,3 +95,41 @@ def select_sources(hits: list[Hit], question_text: str, max_sources: int = 4, bu
     terms = query_terms(question_text)
     return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget)), brief=quote(excerpt(h, terms, prompt_budget)))
             for i, h in enumerate(hits[:max_sources], 1)]
+
+
+def key_sentences(sources: list[Source], weights: dict[str, float], n: int = 3, *, from_sources: int = 3,
+                  per_source: int = 2, max_chars: int = 150) -> list[dict]:
+    """The two or three sentences of the top sources that say most about the question, word for word.
+
+    Shown as 原文摘录 as soon as retrieval is done, long before the model's first word. A sentence's
+    score is the IDF weight (``weights``: term -> weight) of the question's words it contains, a little
+    less for lower-ranked sources; at most ``per_source`` from one source, and a third one only if it
+    scores at least half the best. Sentences that address the model (``strip_instructions``) are never
+    shown; a long one is cut at ``max_chars`` with "……". Nothing is rephrased: what is shown is the
+    source's own text, so it needs no checking against the sources.
+    """
+    candidates = []
+    for rank, src in enumerate(sources[:from_sources]):
+        for i, sentence in enumerate(split_sentences(src.hit.text)):
+            if len(sentence) < 6 or INSTRUCTION.search(sentence):
+                continue
+            words = set(tokenize(sentence))
+            score = sum(w for term, w in weights.items() if term in words)
+            if score > 0:
+                candidates.append((score * (1 - 0.15 * rank), rank, i, src, sentence))
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    chosen, taken = [], Counter()
+    for cand in candidates:
+        if len(chosen) == n or (len(chosen) >= 2 and cand[0] < 0.5 * candidates[0][0]):
+            break
+        if taken[cand[3].n] < per_source:
+            chosen.append(cand)
+            taken[cand[3].n] += 1
+    if not chosen:  # no sentence shares a weighted word: the top sources' own excerpts
+        chosen = [(0, rank, 0, src, src.excerpt) for rank, src in enumerate(sources[:2]) if src.excerpt]
+    chosen.sort(key=lambda c: (c[1], c[2]))
+    out = []
+    for _, _, _, src, sentence in chosen:
+        text = sentence if len(sentence) <= max_chars else sentence[:max_chars].rstrip("，、；：") + "……"
+        out.append({"n": src.n, "title": src.hit.title, "location": src.hit.location, "text": quote(text)})
+    return out
