@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answer import MODE_LABELS, Answerer, Event
+from assistant.llm.worker import ModelStartFailed
 from ingest.types import Block, LoadedDocument, check_doc_type
 from knowledge.library import CASES_KB, KB_FOR_TYPE, LAWS_KB, SUPPORTED_SUFFIXES, Library, get_library, import_law
 from knowledge.retrieve.hybrid import HybridRetriever
@@ -126,6 +127,11 @@ class Service:
                     assemble_model(s.llm_default_model, s.models_dir, progress=False)
             self.llm_task = _Task("running", "正在加载本地大模型……")
             llm = make_llm(s)
+        except ModelStartFailed as e:  # [llm-worker] the model worker could not load or failed its self-check
+            log.warning("LLM self-check failed: %s", e.reason)
+            self.llm_task = _Task("failed", str(e))  # 大模型在这台电脑上无法运行：…，当前为摘录模式
+            self.answerer.no_llm_note = str(e)
+            return
         except UserError as e:
             log.warning("LLM unavailable: %s", e)
             self.llm_task = _Task("failed", f"大模型不可用：{e}")
@@ -162,8 +168,11 @@ class Service:
             llm_text += f"，已写入 {partial.stat().st_size / 2**20:.0f} MB"
         if llm.state == "running":
             llm_text += "；在此之前回答直接摘自知识库原文"
-        elif llm.state == "failed":
+        elif llm.state == "failed" and "摘录模式" not in llm_text:
             llm_text += "；回答直接摘自知识库原文"
+        health = getattr(self.answerer.llm, "health", None)  # [llm-worker] the model worker restarting / given up
+        if llm.state == "ready" and health is not None and health():
+            llm_text = health()
         return f"{self.kb_task.message or '知识库已就绪'} ｜ {llm_text}"
 
     # ------------------------------------------------------------ users

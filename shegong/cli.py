@@ -350,9 +350,10 @@ def ask(
     kb: Optional[list[str]] = typer.Option(None, "--kb", help="只用这些知识库"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ) -> None:
-    """提问：检索知识库，由本地大模型归纳回答并核验引用。"""
+    """提问：检索知识库，由本地大模型归纳回答并核验引用。大模型崩溃或无法运行时给出原文摘录，退出码为 3。"""
     from assistant.answer import Answerer
     from assistant.llm import make_llm
+    from assistant.llm.worker import ModelStartFailed
     from knowledge.library import get_library
     from knowledge.retrieve import HybridRetriever
     from shegong.errors import ModelUnavailable
@@ -362,16 +363,23 @@ def ask(
     if not question.strip():
         _fail("请先输入问题")
     kbs = _kb_objects(kb)
+    crashed = ""  # [llm-worker] the model's process failed: said on stderr, exit status 3
     try:
         llm = make_llm()
+    except ModelStartFailed as e:  # [llm-worker] cannot load, or crashed in its self-check
+        llm, crashed = None, str(e)
+        typer.secho(f"错误：{crashed}。", fg=typer.colors.RED, err=True)
     except ModelUnavailable as e:
         typer.echo(f"提示：{str(e).rstrip('。')}；将只展示知识库原文摘录。", err=True)
         llm = None
     retriever = HybridRetriever(get_library(), reranker=_reranker())
     answerer = Answerer.from_settings(retriever, llm)
+    answerer.no_llm_note = crashed  # [llm-worker]
     names = kbs if kb else None  # the opened KBs themselves: --kb may name a directory outside the library
     if as_json:
-        print(json.dumps(answerer.ask(question, mode, kbs=names).to_json(), ensure_ascii=False))
+        answer = answerer.ask(question, mode, kbs=names)
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        _exit_if_model_failed(crashed, answer)  # [llm-worker]
         return
     final = None
     for ev in answerer.stream(question, mode, kbs=names):
@@ -386,6 +394,17 @@ def ask(
     typer.echo("来源：")
     for c in final.citations:
         typer.echo(f"  [{c['n']}] {c['title']} · {c['location']}")
+    _exit_if_model_failed(crashed, final)  # [llm-worker]
+
+
+def _exit_if_model_failed(crashed: str, answer) -> None:
+    """[llm-worker] A model that crashed, hung or could not start is never silent: stderr says so, exit status 3."""
+    if crashed:
+        raise typer.Exit(3)  # already said before the answer
+    if answer.model_error:
+        typer.secho(f"错误：大模型在回答途中出错（{answer.model_error.rstrip('。')}），以上回答是知识库原文摘录。",
+                    fg=typer.colors.RED, err=True)
+        raise typer.Exit(3)
 
 
 # ---------------------------------------------------------------- models
