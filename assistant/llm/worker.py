@@ -279,10 +279,12 @@ class WorkerLLM:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CODE_ROOT), env.get("PYTHONPATH")) if p)
         env.setdefault("PYTHONFAULTHANDLER", "1")
-        # A session of its own: Ctrl-C in a terminal reaches this process, which then stops the child.
+        # A process group of its own: Ctrl-C in a terminal reaches this process, which then stops the child.
+        # Not a session of its own: with the kernel's autogroup scheduling a new session would get a CPU share
+        # of its own, so the model would run faster or slower than in process depending on what else runs.
         proc = subprocess.Popen([self.python, "-m", "assistant.llm.worker_child", json.dumps(self._config)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=CODE_ROOT, env=env, start_new_session=True)
+                                cwd=CODE_ROOT, env=env, process_group=0)
         started: queue.Queue = queue.Queue()
         err_reader = threading.Thread(target=self._read_stderr, args=(proc,), daemon=True,
                                       name=f"llm-worker-{proc.pid}-stderr")
