@@ -11,8 +11,6 @@ answer is composed extractively from the sources and labelled as such.
 
 from __future__ import annotations
 
-import logging
-import math
 import re
 import time
 from collections.abc import Iterator
@@ -21,14 +19,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from assistant.context import Source, key_sentences, query_terms, select_sources
+from assistant.context import DIRECTIVES_LEFT_OUT, Source, drop_directives, pick_hits, query_terms, select_sources
+from assistant.extract import EXTRACT_HEADING, EXTRACT_HEADING_UNSURE, key_sentences
+from assistant.gate import RelevanceGate
+from assistant.judge import judge_probability
 from assistant.llm.base import LLM, Message
-from assistant.llm.worker import ModelFailed
-from assistant.verify import cut_repetition, only_not_found, repetition_start, verify_answer
+from assistant.verify import cut_repetition, normalise_markers, only_not_found, repetition_start, verify_answer
+from ingest.injection import asked_for
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
-from ingest.textutil import tokenize
-from knowledge.types import Hit
-from shegong.errors import ModelUnavailable
+from shegong.errors import ModelFailed, ModelUnavailable
 
 Mode = Literal["policy", "solution"]
 MODE_LABELS = {"policy": "找政策", "solution": "搜方案"}
@@ -39,58 +38,6 @@ FOLLOW_UP_START = re.compile(r"^(那|这|它|他|她|还|要|如果|需要|然�
 @lru_cache(maxsize=None)
 def prompt(name: str) -> str:
     return (PROMPTS / name).read_text(encoding="utf-8").strip()
-
-
-log = logging.getLogger(__name__)
-
-
-@dataclass
-class RelevanceGate:
-    """Refuse when the best sources are not about the question.
-
-    For each of the top hits: IDF-weighted coverage of the question's content
-    words (a question about 红烧肉 or 专利 hinges on words the knowledge base
-    lacks, and those weigh most), blended with the dense cosine. Weight and
-    threshold are calibrated by ``python -m eval.calibrate`` on in-scope vs
-    out-of-scope questions (numbers in eval/README.md).
-    """
-
-    low: float = 0.31  # below: refuse at once
-    high: float = 0.49  # at or above: answer; in between the LLM judges relevance (yes/no only)
-    # In the band, answer when the model's mean P(能) / (P(能) + P(不能)) over the top sources, each judged
-    # on its own, reaches this. Calibrated by ``shegong eval calibrate --judge`` (1.5B, 2026-11-30): the
-    # highest threshold that refuses at most 5 % of in-scope questions before generation. The per-source
-    # judge separates in-scope from out-of-scope band questions far better than one judgement over three
-    # sources (AUC 0.92 vs 0.69; held-out pair 0.89 vs 0.76). Backends without log-probabilities use the
-    # word they say for each source.
-    judge_threshold: float = 0.25
-    dense_weight: float = 0.9
-    top: int = 3
-
-    def features(self, question_text: str, hits: list[Hit], idf) -> list[tuple[float, float]]:
-        """(weighted coverage, dense cosine) for each top hit."""
-        terms = sorted(query_terms(question_text))
-        weights = idf(terms) if terms else {}
-        total = sum(weights.values()) or 1.0
-        out = []
-        for h in hits[: self.top]:
-            if h.meta.get("pinned"):
-                out.append((1.0, 1.0))
-                continue
-            hay = set(tokenize(f"{h.title} {h.location} {h.text}"))
-            out.append((sum(w for t, w in weights.items() if t in hay) / total, float(h.meta.get("dense", 0.0))))
-        return out
-
-    def combine(self, cov: float, dense: float) -> float:
-        return (1 - self.dense_weight) * cov + self.dense_weight * dense
-
-    def score(self, question_text: str, hits: list[Hit], idf) -> float:
-        return max((self.combine(c, d) for c, d in self.features(question_text, hits, idf)), default=0.0)
-
-    def in_band(self, score: float) -> bool:
-        """Neither clearly off-topic nor clearly on-topic: the LLM is asked."""
-        return self.low <= score < self.high
-
 
 
 @dataclass
@@ -133,14 +80,10 @@ class Event:
     answer: Answer | None = None
 
 
-EXTRACT_HEADING = "原文摘录"
-EXTRACT_HEADING_UNSURE = "原文摘录（正在确认这些资料是否切题）"
-
-
 # When only the LLM judge let a question through, which failures of the generated answer make it a refusal:
 # it fails verification badly ("severe") or only says the sources do not mention it ("not_found"). A
 # conclusion without support ("unsupported") is shown as "资料中没有直接回答…" with the checked points:
-# with the per-source judge (11-30), also refusing those cost 4 in-scope questions for 2 out-of-scope ones.
+# refusing those too costs more in-scope questions than it saves out-of-scope ones (eval/README.md).
 STRICT_REFUSAL = ("severe", "not_found")
 
 
@@ -155,7 +98,7 @@ class Answerer:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.strict_refusal = strict_refusal  # () = an unsure question is never refused after generation
-        self.no_llm_note = ""  # why there is no LLM, when the app knows (e.g. its self-check failed)
+        self.no_llm_note = ""  # why there is no LLM, when known (e.g. the model's self-check failed)
 
     @classmethod
     def from_settings(cls, retriever: HybridRetriever, llm: LLM | None, settings=None) -> "Answerer":
@@ -215,8 +158,10 @@ class Answerer:
         ans.timings["retrieval_ms"] = round(result.timings["total_ms"], 1)
         hits = result.hits
         ans.relevance = self.relevance(result)
+        # lines sending the reader to a phone number or a payment are quoted only if the question asks
+        allowed = asked_for(ans.question) | asked_for(query)
         if ans.relevance < self.gate.low:
-            self._refuse(ans, select_sources(hits, query, max_sources=3))
+            self._refuse(ans, select_sources(hits, query, max_sources=3, allowed=allowed))
             ans.timings["first_content_ms"] = ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             yield Event("sources", answer=ans)
             yield Event("final", answer=ans)
@@ -224,9 +169,10 @@ class Answerer:
 
         # Useful at once: the sources and their best sentences, word for word. In the gate's unsure band they
         # come before the judge (seconds on a 2-core PC) under a heading that says relevance is being checked.
-        ans.sources = self.answer_sources(result, mode)
+        ans.sources = self.answer_sources(result, mode, allowed)
         unsure = self.gate.in_band(ans.relevance)
-        ans.extract = self.extract(ans.sources, query)
+        terms = sorted(query_terms(query))
+        ans.extract = key_sentences(ans.sources, self.retriever.idf(terms) if terms else {}, allowed)
         ans.timings["first_content_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         yield Event("sources", answer=ans)
         yield Event("extract", EXTRACT_HEADING_UNSURE if unsure else EXTRACT_HEADING, answer=ans)
@@ -237,7 +183,7 @@ class Answerer:
             ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
             if ans.judge_p < self.gate.judge_threshold:
                 ans.extract = []
-                self._refuse(ans, select_sources(hits, query, max_sources=3))
+                self._refuse(ans, select_sources(hits, query, max_sources=3, allowed=allowed))
                 ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
                 yield Event("sources", answer=ans)
                 yield Event("final", answer=ans)
@@ -245,6 +191,8 @@ class Answerer:
 
         if any(s.hit.meta.get("instructions_removed") for s in ans.sources):
             ans.warnings.append("资料中有像是对模型下指令的句子，已忽略，请督导检查该资料。")
+        if any(s.hit.meta.get("directives_removed") for s in ans.sources):
+            ans.warnings.append(DIRECTIVES_LEFT_OUT)
 
         if self.llm is None:
             ans.warnings.append(f"{self.no_llm_note}。以下是直接摘自知识库的原文，未经模型归纳。" if self.no_llm_note
@@ -262,6 +210,9 @@ class Answerer:
                     ans.model_error = str(e)
                 ans.warnings.append(f"大模型暂时不可用（{str(e).rstrip('。')}），以下是直接摘自知识库的原文。")
                 self._extractive(ans)
+            ans.answer, dropped = drop_directives(ans.answer, allowed)  # what the model wrote itself
+            if dropped and DIRECTIVES_LEFT_OUT not in ans.warnings:
+                ans.warnings.append(DIRECTIVES_LEFT_OUT)
         ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         yield Event("final", answer=ans)
 
@@ -292,14 +243,9 @@ class Answerer:
             return fallback
         return text
 
-    def extract(self, sources: list[Source], query: str) -> list[dict]:
-        """The 原文摘录 shown before the model's answer: the best sentences of the top sources."""
-        terms = sorted(query_terms(query))
-        return key_sentences(sources, self.retriever.idf(terms) if terms else {})
-
-    def answer_sources(self, result: RetrievalResult, mode: Mode) -> list[Source]:
+    def answer_sources(self, result: RetrievalResult, mode: Mode, allowed: set[str] | None = None) -> list[Source]:
         return select_sources(pick_hits(result.hits, mode, self.max_sources), result.query.keyword_text,
-                              self.max_sources)
+                              self.max_sources, allowed=allowed)
 
     def replay(self, question: str, mode: Mode, raw: str, judged: bool) -> Answer:
         """The checks after generation run again on a recorded model text (evaluation, no LLM)."""
@@ -318,41 +264,8 @@ class Answerer:
                                                             prompt_budget=120))
 
     def judge_probability(self, question: str, sources: list[Source]) -> float:
-        """How sure the LLM is that the sources answer the question (0..1); it is asked nothing else.
-
-        Each source is judged on its own (one short passage is an easier question for a small model
-        than three at once) and the mean is returned. The question comes before the source, so
-        llama.cpp evaluates the system prompt and the question once and only the source after.
-        With log-probabilities (llama.cpp in process): P(能) / (P(能) + P(不能)) of the first reply token.
-        Otherwise (an OpenAI-compatible server) each source gets a vote, 1.0 only when the reply starts
-        with 能, and the result is the share of 能: at the default threshold one 能 among three sources lets
-        the question through, as one 能 over all three did before 11-30 (not calibrated for servers).
-        Without an LLM the sources are shown (1.0); if the model fails midway, the sources judged so far decide.
-        """
-        if self.llm is None or not sources:
-            return 1.0 if sources else 0.0
-        scores = []
-        for src in sources:
-            text = prompt("judge.txt").format(question=question, source=src.prompt_line())
-            try:
-                scores.append(self._judge_one([{"role": "system", "content": prompt("system.txt")},
-                                               {"role": "user", "content": text}]))
-            except ModelUnavailable as exc:
-                log.warning("relevance judge failed after %d of %d sources: %s", len(scores), len(sources), exc)
-                break
-        return sum(scores) / len(scores) if scores else 1.0
-
-    def _judge_one(self, messages: list[Message]) -> float:
-        """P(能) for one judgement: from log-probabilities when the backend has them, else the word it says."""
-        from assistant.llm.base import ChoiceScorer, complete
-
-        if isinstance(self.llm, ChoiceScorer):
-            lp = self.llm.choice_logprobs(messages, ["能", "不能"])
-            top = max(lp.values())
-            yes, no = math.exp(lp["能"] - top), math.exp(lp["不能"] - top)
-            return yes / (yes + no)
-        verdict = complete(self.llm, messages, max_tokens=3, temperature=0.0)
-        return 1.0 if verdict.strip().startswith("能") else 0.0
+        """How sure the LLM is that the sources answer the question (0..1): see assistant/judge.py."""
+        return judge_probability(self.llm, question, sources, prompt("system.txt"), prompt("judge.txt"))
 
     def build_messages(self, question: str, sources: list[Source], mode: Mode) -> list[Message]:
         # The system message never changes, so llama.cpp reuses its cached prefix between questions.
@@ -466,42 +379,6 @@ class Answerer:
 
 
 NO_DIRECT_ANSWER = "资料中没有直接回答这个问题的内容，以下是最相关的原文要点。"
-
-# The kind of source each mode must not go without, when retrieval found one in its top 8.
-MODE_NEEDS = {"policy": ("law", "policy"), "solution": ("case",)}
-
-
-def pick_hits(hits: list[Hit], mode: Mode, n: int) -> list[Hit]:
-    """Top ``n`` hits, but 找政策 always sees a law/policy and 搜方案 a similar case if one was retrieved."""
-    chosen = hits[:n]
-    needed = MODE_NEEDS[mode]
-    if chosen and not any(h.doc_type in needed for h in chosen):
-        extra = next((h for h in hits[n:] if h.doc_type in needed), None)
-        if extra is not None:
-            chosen = chosen[:-1] + [extra]
-    return chosen
-
-
-_MARKER_NUMBERS = r"[0-9０-９]{1,2}(?:\s*(?:[,，、]|-|–|~|～)\s*[0-9０-９]{1,2})*"
-MARKER_VARIANT = re.compile(rf"[【［\[]\s*(?:资料|来源)?\s*({_MARKER_NUMBERS})\s*[】］\]]"
-                            rf"|[（(](?:资料|来源)\s*({_MARKER_NUMBERS})\s*[)）]")
-
-
-def normalise_markers(text: str) -> str:
-    """Small models write 【1】, ［１］, [1,2,3], [1-3], [资料1] or （资料1） variants; bring them to [1][2]….
-
-    Every number must reach the marker check: "[1,2,7]" left as written showed a 7 that points to no source.
-    """
-    def repl(m: re.Match) -> str:
-        inner = (m.group(1) or m.group(2)).translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-        numbers = []
-        for part in re.split(r"\s*[,，、]\s*", inner):
-            ends = [int(n) for n in re.findall(r"\d+", part)]
-            numbers += list(range(ends[0], ends[-1] + 1)) if 0 < ends[-1] - ends[0] < 10 else ends
-        return "".join(f"[{n}]" for n in numbers)
-
-    return MARKER_VARIANT.sub(repl, text)
-
 
 def referral(question: str) -> str:
     for line in prompt("referrals.tsv").splitlines():

@@ -8,9 +8,9 @@ with the question (in their original order), up to a character budget.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 
+from ingest.injection import asked_for, directive_kind, screen
 from ingest.textutil import split_sentences, tokenize
 from knowledge.types import Hit
 
@@ -37,28 +37,18 @@ def query_terms(text: str) -> set[str]:
     return {t for t in tokenize(text) if t not in GENERIC and len(t) > 1 or t.isdigit()}
 
 
-# Sentences in a document that address the model instead of the reader (prompt injection).
-INSTRUCTION = re.compile(
-    r"(忽略|无视|不要理会|忘记)(以上|上述|之前|前面|所有|全部)?.{0,6}(指令|指示|要求|规则|提示)|你(现在)?(必须|务必|应该)(用|在回答|回答)|"
-    r"(系统|system)\s*(提示|prompt)|ignore (all|previous|the above)|you must", re.I)
+def excerpt(hit: Hit, terms: set[str], budget: int = 260, allowed: set[str] = frozenset()) -> str:
+    """The most relevant sentences of a hit, in reading order, within ``budget`` characters.
 
-
-def strip_instructions(text: str) -> tuple[str, int]:
-    """Drop sentences that try to instruct the model; return the text and how many were dropped."""
-    kept, dropped = [], 0
-    for sentence in split_sentences(text):
-        if INSTRUCTION.search(sentence):
-            dropped += 1
-        else:
-            kept.append(sentence)
-    return "".join(kept), dropped
-
-
-def excerpt(hit: Hit, terms: set[str], budget: int = 260) -> str:
-    """The most relevant sentences of a hit, in reading order, within ``budget`` characters."""
-    text, dropped = strip_instructions(hit.text.strip())
-    if dropped:
-        hit.meta["instructions_removed"] = dropped
+    Sentences that look like instructions to the model are left out, and so are lines that send the
+    reader to a phone number or a payment unless the question asks for one (``allowed``, see
+    ingest/injection.py); the hit's meta counts both, for the answer's warnings.
+    """
+    text, instructions, directives = screen(hit.text.strip(), allowed)
+    if instructions:
+        hit.meta["instructions_removed"] = instructions
+    if directives:
+        hit.meta["directives_removed"] = directives
     if len(text) <= budget:
         return text
     sentences = [s for s in split_sentences(text) if s.strip()]
@@ -91,45 +81,45 @@ def quote(text: str) -> str:
 
 
 def select_sources(hits: list[Hit], question_text: str, max_sources: int = 4, budget: int = 260,
-                   prompt_budget: int = 150) -> list[Source]:
+                   prompt_budget: int = 150, allowed: set[str] | None = None) -> list[Source]:
+    """``allowed``: the directives the question asks for (default: read from ``question_text``)."""
     terms = query_terms(question_text)
-    return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget)), brief=quote(excerpt(h, terms, prompt_budget)))
+    allowed = asked_for(question_text) if allowed is None else allowed
+    return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget, allowed)),
+                   brief=quote(excerpt(h, terms, prompt_budget, allowed)))
             for i, h in enumerate(hits[:max_sources], 1)]
 
 
-def key_sentences(sources: list[Source], weights: dict[str, float], n: int = 3, *, from_sources: int = 3,
-                  per_source: int = 2, max_chars: int = 150) -> list[dict]:
-    """The two or three sentences of the top sources that say most about the question, word for word.
+# The kind of source each mode must not go without, when retrieval found one in its top 8.
+MODE_NEEDS = {"policy": ("law", "policy"), "solution": ("case",)}
 
-    Shown as 原文摘录 as soon as retrieval is done, long before the model's first word. A sentence's
-    score is the IDF weight (``weights``: term -> weight) of the question's words it contains, a little
-    less for lower-ranked sources; at most ``per_source`` from one source, and a third one only if it
-    scores at least half the best. Sentences that address the model (``strip_instructions``) are never
-    shown; a long one is cut at ``max_chars`` with "……". Nothing is rephrased: what is shown is the
-    source's own text, so it needs no checking against the sources.
-    """
-    candidates = []
-    for rank, src in enumerate(sources[:from_sources]):
-        for i, sentence in enumerate(split_sentences(src.hit.text)):
-            if len(sentence) < 6 or INSTRUCTION.search(sentence):
-                continue
-            words = set(tokenize(sentence))
-            score = sum(w for term, w in weights.items() if term in words)
-            if score > 0:
-                candidates.append((score * (1 - 0.15 * rank), rank, i, src, sentence))
-    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
-    chosen, taken = [], Counter()
-    for cand in candidates:
-        if len(chosen) == n or (len(chosen) >= 2 and cand[0] < 0.5 * candidates[0][0]):
-            break
-        if taken[cand[3].n] < per_source:
-            chosen.append(cand)
-            taken[cand[3].n] += 1
-    if not chosen:  # no sentence shares a weighted word: the top sources' own excerpts
-        chosen = [(0, rank, 0, src, src.excerpt) for rank, src in enumerate(sources[:2]) if src.excerpt]
-    chosen.sort(key=lambda c: (c[1], c[2]))
-    out = []
-    for _, _, _, src, sentence in chosen:
-        text = sentence if len(sentence) <= max_chars else sentence[:max_chars].rstrip("，、；：") + "……"
-        out.append({"n": src.n, "title": src.hit.title, "location": src.hit.location, "text": quote(text)})
-    return out
+
+def pick_hits(hits: list[Hit], mode: str, n: int) -> list[Hit]:
+    """Top ``n`` hits, but 找政策 always sees a law/policy and 搜方案 a similar case if one was retrieved."""
+    chosen = hits[:n]
+    needed = MODE_NEEDS[mode]
+    if chosen and not any(h.doc_type in needed for h in chosen):
+        extra = next((h for h in hits[n:] if h.doc_type in needed), None)
+        if extra is not None:
+            chosen = chosen[:-1] + [extra]
+    return chosen
+
+
+DIRECTIVES_LEFT_OUT = "资料中让人拨打电话或付款的句子没有列出（问题没有问到；如需联系方式或缴费方式，请直接问）。"
+
+
+def drop_directives(text: str, allowed: set[str] = frozenset()) -> tuple[str, int]:
+    """A generated answer without sentences that send the reader to a phone number or a payment the
+    question did not ask for; line breaks are kept. Returns the text and how many sentences went."""
+    lines, dropped = [], 0
+    for line in text.split("\n"):
+        kept = []
+        for sentence in split_sentences(line):
+            kind = directive_kind(sentence)
+            if kind and kind not in allowed:
+                dropped += 1
+            else:
+                kept.append(sentence)
+        if kept or not line.strip():
+            lines.append("".join(kept))
+    return "\n".join(lines), dropped

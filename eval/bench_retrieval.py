@@ -109,7 +109,7 @@ def build_large(library: Library, n_target: int, name: str = "bench100k") -> Non
             v = np.frombuffer(blob, dtype=np.float32) + rng.normal(0, 0.02, 512).astype(np.float32)
             vecs.append(v / np.linalg.norm(v))
         doc = LoadedDocument(title=f"基准测试数据{made}", source=f"bench:{made}", doc_type="handbook", blocks=[])
-        big.add_document(doc, content_hash=f"bench-{made}", chunks=chunks, vectors=np.vstack(vecs))
+        big.add_document(doc, chunks, content_hash=f"bench-{made}", vectors=np.vstack(vecs))
         made += count
         print(f"  已生成 {made}/{n_target} 段（{time.perf_counter() - t:.0f} 秒）", flush=True)
 

@@ -21,6 +21,10 @@ if [ "${1:-}" = "--dev" ]; then
   if ! command -v chromium >/dev/null; then
     (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "警告：未能安装 chromium，浏览器测试将无法运行" >&2
   fi
+  # a real PostgreSQL for the tests that show the feature tables are not tied to SQLite
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+    (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || echo "警告：未能安装 PostgreSQL，数据库可移植性测试将无法运行" >&2
+  fi
 else
   .venv/bin/pip install -q -e .
 fi

@@ -4,6 +4,11 @@ Everything the CLI or the app shows to a person is a ``UserError``; any other
 exception is a bug and is logged, never shown as a stack trace.
 """
 
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
 
 class UserError(Exception):
     """A problem the user can understand and act on. ``str(err)`` is Chinese."""
@@ -25,5 +30,46 @@ class ModelUnavailable(UserError):
     """The LLM (or its weights) cannot be used right now."""
 
 
+class ModelFailed(ModelUnavailable):
+    """The model's process failed (not a bad request): ``shegong ask`` exits 3 after its extract answer."""
+
+
+class ModelCrashed(ModelFailed):
+    """The model worker process died or its pipe closed while a request was in flight."""
+
+
+class ModelHung(ModelFailed):
+    """The model worker sent nothing for longer than the hang timeout; it was killed and restarts."""
+
+
+class ModelStartFailed(ModelFailed):
+    """The model worker could not load the model or failed its self-check; ``reason`` says why, in Chinese."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(model_cannot_run(reason))
+
+
+def model_cannot_run(reason: str) -> str:
+    """What the status bar says while the model cannot run."""
+    return f"大模型在这台电脑上无法运行：{reason}，当前为摘录模式"
+
+
 class PermissionDenied(UserError):
     pass
+
+
+BUSY = "知识库正被另一个程序使用"
+
+
+def database_error(e: sqlite3.Error, where: Path | str = "") -> UserError:
+    """A Chinese message for a knowledge base's SQLite error: busy (another program is writing) is not damage."""
+    place = f"：{where}" if where else ""
+    if "locked" in str(e) or "busy" in str(e):
+        return UserError(f"{BUSY}（例如正在导入文件）{place}。请等它完成后再试。")
+    return UserError(f"知识库文件已损坏，无法读取{place}（{e}）。"
+                     "可以用 shegong kb remove 删除这个知识库后重新导入文件。")
+
+
+class ImportCancelled(UserError):
+    """The person who started an import cancelled it; nothing was added."""

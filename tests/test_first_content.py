@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import time
 
-from assistant.answer import EXTRACT_HEADING, EXTRACT_HEADING_UNSURE, Answerer, RelevanceGate
-from assistant.context import key_sentences, select_sources
-from assistant.ui_render import render_pending
+import pytest
+
+from assistant.answer import Answerer
+from assistant.context import select_sources
+from assistant.extract import EXTRACT_HEADING, EXTRACT_HEADING_UNSURE, key_sentences
+from assistant.gate import RelevanceGate
 from knowledge.retrieve import HybridRetriever
+from webapp.render import render_pending
 
 QUESTION = "独居老人好几天没出门，社区应该怎么做？"
 
@@ -29,6 +33,7 @@ def check_verbatim(extract, sources):
         assert item["title"] == next(s.hit.title for s in sources if s.n == item["n"])
 
 
+@pytest.mark.integration
 def test_sources_and_best_sentences_come_first(library):
     answerer = Answerer(HybridRetriever(library), None)
     got = events(answerer, QUESTION)
@@ -44,6 +49,7 @@ def test_sources_and_best_sentences_come_first(library):
     assert ans.to_json()["extract"] == ans.extract
 
 
+@pytest.mark.slow
 def test_the_extract_comes_before_the_models_first_word(library, small_llm):
     answerer = Answerer(HybridRetriever(library), small_llm, max_tokens=24, gate=RelevanceGate(low=0.0, high=0.0))
     got = events(answerer, QUESTION)
@@ -56,6 +62,7 @@ def test_the_extract_comes_before_the_models_first_word(library, small_llm):
     assert ans.timings["first_content_ms"] < ans.timings["ttft_ms"] + ans.timings["retrieval_ms"]
 
 
+@pytest.mark.integration
 def test_in_the_unsure_band_the_extract_says_so_and_a_refusal_replaces_it(library, small_llm):
     unsure = RelevanceGate(low=0.0, high=1.01, judge_threshold=1.01)  # the judge can never say yes
     answerer = Answerer(HybridRetriever(library), small_llm, gate=unsure)
@@ -67,6 +74,7 @@ def test_in_the_unsure_band_the_extract_says_so_and_a_refusal_replaces_it(librar
     assert final.refused and final.extract == [] and "token" not in kinds
 
 
+@pytest.mark.integration
 def test_a_clearly_off_topic_question_is_refused_at_once_without_an_extract(library):
     answerer = Answerer(HybridRetriever(library), None)
     got = events(answerer, "量子计算机的超导比特怎么降温？")
@@ -76,6 +84,7 @@ def test_a_clearly_off_topic_question_is_refused_at_once_without_an_extract(libr
     assert ans.refused and ans.timings["first_content_ms"] > 0
 
 
+@pytest.mark.integration
 def test_key_sentences_prefer_weighted_words_and_skip_instructions(library):
     retriever = HybridRetriever(library)
     result = retriever.retrieve("居民委员会每届任期几年", k=8)
@@ -88,6 +97,7 @@ def test_key_sentences_prefer_weighted_words_and_skip_instructions(library):
     assert len(picked) <= 3 and max(sum(x["n"] == n for x in picked) for n in {x["n"] for x in picked}) <= 2
 
 
+@pytest.mark.unit
 def test_the_pending_message_shows_the_extract_above_the_models_text():
     extract = ("原文摘录", [{"n": 1, "title": "社区工作手册", "location": "第三章", "text": "社工每月至少上门探访一次。"}])
     citations = [{"n": 1, "title": "社区工作手册", "location": "第三章", "text": "社工每月至少上门探访一次。",

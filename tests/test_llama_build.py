@@ -62,12 +62,14 @@ def installed_system_info() -> str:
 
 
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="the fixed feature set is for x86-64")
+@pytest.mark.integration
 def test_installed_llama_cpp_is_the_portable_build():
     info = installed_system_info()
     found = problems(info)
     assert not found, f"{'；'.join(found)}。{REBUILD}。\n{info}"
 
 
+@pytest.mark.unit
 def test_the_check_rejects_native_and_amx_builds():
     assert problems(PORTABLE) == []
     native = problems(NATIVE_ZEN4)

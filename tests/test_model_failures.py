@@ -79,7 +79,7 @@ def model_app(tmp_path_factory, sample_kbs_dir, small_model_path):
     prepare_home(home, sample_kbs_dir)
     env = {"SHEGONG_LLM_BACKEND": "llama_cpp", "SHEGONG_LLM_MODEL_PATH": str(small_model_path),
            "SHEGONG_LLM_N_CTX": "2048", "SHEGONG_LLM_MAX_TOKENS": "160"}
-    with running_app(home, extra_env=env) as server:
+    with running_app(home, env=env) as server:
         wait_for(lambda: "model worker ready" in app_log(server), 600, "the model worker")
         yield server
 
@@ -120,7 +120,7 @@ def broken_model_app(tmp_path_factory, sample_kbs_dir):
     home = tmp_path_factory.mktemp("brokenmodelapp")
     prepare_home(home, sample_kbs_dir)
     env = {"SHEGONG_LLM_BACKEND": "llama_cpp", "SHEGONG_LLM_MODEL_PATH": str(corrupt_gguf(home))}
-    with running_app(home, extra_env=env) as server:
+    with running_app(home, env=env) as server:
         wait_for(lambda: "LLM self-check failed" in app_log(server), 300, "the failed self-check in the log")
         yield server
 
@@ -164,7 +164,7 @@ def test_the_status_bar_says_the_model_cannot_run(broken_model_app):
 
 def test_cli_ask_with_a_model_that_cannot_load_says_so_and_exits_3(library, tmp_path):
     env = dict(os.environ, SHEGONG_LLM_BACKEND="llama_cpp", SHEGONG_LLM_MODEL_PATH=str(corrupt_gguf(tmp_path)))
-    out = subprocess.run([sys.executable, "-m", "shegong.cli", "ask", Q_A, "--mode", "solution"],
+    out = subprocess.run([sys.executable, "-m", "cli", "ask", Q_A, "--mode", "solution"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 3, (out.returncode, out.stderr)
     assert CANNOT_RUN in out.stderr and "当前为摘录模式" in out.stderr, out.stderr
@@ -175,7 +175,7 @@ def test_cli_ask_with_a_model_that_cannot_load_says_so_and_exits_3(library, tmp_
 def test_cli_ask_whose_model_crashes_mid_answer_says_so_and_exits_3(library, small_model_path):
     env = dict(os.environ, SHEGONG_LLM_BACKEND="llama_cpp", SHEGONG_LLM_MODEL_PATH=str(small_model_path),
                SHEGONG_LLM_N_CTX="2048", SHEGONG_LLM_MAX_TOKENS="200", PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "shegong.cli", "ask", Q_A, "--mode", "solution"],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "ask", Q_A, "--mode", "solution"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout = bytearray()
     reader = threading.Thread(target=lambda: [stdout.extend(chunk) for chunk in iter(lambda: os.read(

@@ -47,6 +47,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.slow
 def test_worker_output_is_identical_to_in_process(worker, small_model_path):
     assert isinstance(worker, LLM) and isinstance(worker, ChoiceScorer)
     local = LlamaCppLLM(small_model_path, n_ctx=2048)
@@ -69,6 +70,7 @@ def test_worker_output_is_identical_to_in_process(worker, small_model_path):
     assert "5" not in text and "4" in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, said", [(signal.SIGKILL, "SIGKILL"), (signal.SIGSEGV, "段错误 SIGSEGV")])
 def test_a_crash_mid_stream_ends_that_answer_and_the_worker_restarts(worker, sig, said, caplog):
     caplog.set_level(logging.INFO, logger="assistant.llm.worker")
@@ -92,6 +94,7 @@ def test_a_crash_mid_stream_ends_that_answer_and_the_worker_restarts(worker, sig
         assert "Segmentation fault" in log
 
 
+@pytest.mark.slow
 def test_counting_tokens_does_not_wait_behind_a_generation(worker):
     arrivals: list[float] = []
     holder = worker.stream(LONG, max_tokens=160, temperature=0)
@@ -112,6 +115,7 @@ def test_counting_tokens_does_not_wait_behind_a_generation(worker):
     assert arrivals and counted < arrivals[-1], "counting waited until the generation was over"
 
 
+@pytest.mark.slow
 def test_stopping_a_stream_early_cancels_the_generation_in_the_child(worker):
     pieces = worker.stream(LONG, max_tokens=400, temperature=0)
     next(pieces)
@@ -126,6 +130,7 @@ def test_stopping_a_stream_early_cancels_the_generation_in_the_child(worker):
     assert complete(worker, QUESTION, max_tokens=8, temperature=0)  # and it takes the next request
 
 
+@pytest.mark.slow
 def test_a_hang_is_cut_and_the_worker_restarts(small_model_path, caplog):
     caplog.set_level(logging.INFO, logger="assistant.llm.worker")
     worker = WorkerLLM(small_model_path, n_ctx=2048, hang_timeout_s=3)
@@ -147,6 +152,7 @@ def test_a_hang_is_cut_and_the_worker_restarts(small_model_path, caplog):
         worker.close()
 
 
+@pytest.mark.integration
 def test_a_closed_pipe_ends_the_request_with_a_chinese_message(worker):
     worker._proc.stdin.close()  # as if the pipe broke
     with pytest.raises(ModelCrashed) as err:
@@ -154,6 +160,7 @@ def test_a_closed_pipe_ends_the_request_with_a_chinese_message(worker):
     assert "连接断开" in str(err.value) and plain_chinese(str(err.value))
 
 
+@pytest.mark.integration
 def test_a_corrupt_gguf_fails_the_self_check_with_a_chinese_reason(tmp_path, small_model_path):
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a gguf file" * 1000)
@@ -172,6 +179,7 @@ def test_a_corrupt_gguf_fails_the_self_check_with_a_chinese_reason(tmp_path, sma
         WorkerLLM(tmp_path / "missing.gguf")
 
 
+@pytest.mark.integration
 def test_a_crash_at_start_is_retried_with_back_off_then_given_up(tmp_path, small_model_path):
     """An interpreter whose every start dies with SIGSEGV, as a native build on a CPU with AMX does."""
     attempts = tmp_path / "attempts"
@@ -188,11 +196,13 @@ def test_a_crash_at_start_is_retried_with_back_off_then_given_up(tmp_path, small
     assert str(err.value).startswith("大模型在这台电脑上无法运行：") and plain_chinese(str(err.value))
 
 
+@pytest.mark.unit
 def test_exit_descriptions_are_chinese():
     assert describe_exit(-9).startswith("被系统强制结束 SIGKILL") and "内存不足" in describe_exit(-9)
     assert "SIGILL" in describe_exit(-4) and describe_exit(3) == "退出码 3"
 
 
+@pytest.mark.integration
 def test_make_llm_runs_the_model_in_a_worker_unless_told_not_to(small_model_path):
     clear_llm_cache()
     try:

