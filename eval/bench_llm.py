@@ -79,7 +79,23 @@ def build_messages(rep: int) -> list[dict]:
 
 
 def measure(pieces: Callable[[], Iterator[str]], count_tokens: Callable[[str], int]) -> dict:
-    """Time one streamed answer the same way for every variant."""
+    """Time one streamed answer the same way for every variant, on a thread of its own.
+
+    Not on the main thread: the app streams on its request threads and the worker generates on a thread of
+    its own, and on a loaded machine llama.cpp read the same prompt much more slowly on a process's main
+    thread (TTFT about 1.6x; with OMP_WAIT_POLICY=passive about 1.1x, so OpenMP's spin-waiting is most of
+    it: eval/README.md). Timed on the main thread, in process would look slower than the worker.
+    """
+    out: dict = {}
+    runner = threading.Thread(target=lambda: out.update(_measure(pieces, count_tokens)))
+    runner.start()
+    runner.join()
+    if "answer" not in out:
+        raise RuntimeError("the measured variant failed (see its traceback above)")
+    return out
+
+
+def _measure(pieces: Callable[[], Iterator[str]], count_tokens: Callable[[str], int]) -> dict:
     start = time.perf_counter()
     first = last = 0.0
     text = []
@@ -161,6 +177,9 @@ def speed(args, path: Path) -> dict:
             fn = variants[variant]
             result = measure(lambda: fn(messages), ours.count_tokens)
             result.update(variant=variant, rep=rep, position=order.index(variant))
+            if variant in ("worker", "other"):  # what the pipe adds: the same generation timed in the child
+                child = workers[0 if variant == "worker" else -1].child_stats
+                result.update(child_ttft_s=child.ttft_s, child_decode_tps=child.decode_tps)
             runs.append(result)
             print(f"  rep {rep + 1} {variant:6s} ttft {result['ttft_s']:6.2f}s  "
                   f"decode {result['decode_tps']:6.2f} tok/s  ({result['completion_tokens']} tokens)", flush=True)
@@ -174,12 +193,7 @@ def speed(args, path: Path) -> dict:
             "ttft_s_median": statistics.median(r["ttft_s"] for r in mine),
             "decode_tps_median": statistics.median(r["decode_tps"] for r in mine),
         }
-    ratios = {}
-    for top, bottom in (("ours", "raw"), ("worker", "ours"), ("other", "worker")):
-        if top in summary and bottom in summary:
-            ratios[f"{top}/{bottom}"] = {
-                "decode": summary[top]["decode_tps_median"] / summary[bottom]["decode_tps_median"],
-                "ttft": summary[top]["ttft_s_median"] / summary[bottom]["ttft_s_median"]}
+    ratios = ratio_table(summary, runs)
     prompt_tokens = ours.count_prompt_tokens(build_messages(0))
     first_rep = {r["variant"]: r["answer"] for r in runs if r["rep"] == 0}
     same_build = [v for v in ("raw", "ours", "worker") if v in first_rep]
@@ -193,16 +207,45 @@ def speed(args, path: Path) -> dict:
     for variant, s in summary.items():
         print(f"{variant:8s}{s['ttft_s_median']:15.2f}s{s['decode_tps_median']:24.2f}")
     for key, r in ratios.items():
-        print(f"{key}: decode {r['decode']:.3f}, ttft {r['ttft']:.3f}")
+        print(f"{key}: decode {r['decode']:.3f}, ttft {r['ttft']:.3f}; paired within each rep (median): "
+              f"decode {r['decode_paired']:.3f}, ttft {r['ttft_paired']:.3f}")
     print(f"identical answers in rep 1 ({', '.join(same_build)}): {identical}")
+    overhead = {}
+    for variant in ("worker", "other"):
+        mine = [r for r in runs if r["variant"] == variant]
+        if mine:
+            overhead[variant] = {
+                "ttft_added_s_median": statistics.median(r["ttft_s"] - r["child_ttft_s"] for r in mine),
+                "ttft_added_s_max": max(r["ttft_s"] - r["child_ttft_s"] for r in mine),
+                "decode_ratio_median": statistics.median(r["decode_tps"] / r["child_decode_tps"] for r in mine)}
+            o = overhead[variant]
+            print(f"{variant}: the process boundary adds {o['ttft_added_s_median'] * 1000:.1f} ms to the TTFT "
+                  f"(median; max {o['ttft_added_s_max'] * 1000:.1f} ms); decode here/in the child "
+                  f"{o['decode_ratio_median']:.4f}")
     return {
         "model": path.name, "prompt_tokens": prompt_tokens, "max_tokens": args.max_tokens,
         "n_ctx": args.n_ctx, "threads": threads, "cpu_count": os.cpu_count(), "machine": platform.machine(),
         "llama_cpp_python": llama_cpp_version, "builds": builds, "summary": summary, "ratios": ratios,
-        "identical_answers_rep1": identical,
+        "identical_answers_rep1": identical, "worker_overhead": overhead,
         "runs": [{k: v for k, v in r.items() if k != "answer"} for r in runs],
         "sample_answers": first_rep,
     }
+
+
+def ratio_table(summary: dict, runs: list[dict]) -> dict:
+    """top/bottom for the pairs measured: ratio of the medians, and the median of the ratios within each rep
+    (the two ran minutes apart at most, so a machine whose load changes during the run moves both alike)."""
+    by = {(r["variant"], r["rep"]): r for r in runs}
+    reps = sorted({r["rep"] for r in runs})
+    out = {}
+    for top, bottom in (("ours", "raw"), ("worker", "ours"), ("other", "worker")):
+        if top in summary and bottom in summary:
+            out[f"{top}/{bottom}"] = {
+                "decode": summary[top]["decode_tps_median"] / summary[bottom]["decode_tps_median"],
+                "ttft": summary[top]["ttft_s_median"] / summary[bottom]["ttft_s_median"],
+                "decode_paired": statistics.median(by[top, i]["decode_tps"] / by[bottom, i]["decode_tps"] for i in reps),
+                "ttft_paired": statistics.median(by[top, i]["ttft_s"] / by[bottom, i]["ttft_s"] for i in reps)}
+    return out
 
 
 LONG_ANSWER = [{"role": "user", "content": "请写一篇一千字的社区工作总结，分十个方面，每个方面写三段。"}]

@@ -129,6 +129,7 @@ class WorkerLLM:
         self.n_ctx = n_ctx  # replaced by the loaded model's own limit once the child is ready
         self.n_threads = n_threads
         self.last_stats: GenerationStats | None = None
+        self.child_stats: GenerationStats | None = None  # the same generation timed inside the child
         self.state = "starting"  # starting | ready | restarting | failed | closed
         self.failure = ""  # why the worker gave up (Chinese), when state == "failed"
         self.pid: int | None = None
@@ -180,6 +181,7 @@ class WorkerLLM:
                         self._completed()
                         stats = msg.get("stats")
                         if stats:  # timed here: what a caller of this process waits
+                            self.child_stats = GenerationStats(**stats)
                             decode_s = last - first
                             self.last_stats = GenerationStats(**{
                                 **stats, "ttft_s": first - start if pieces else 0.0,
