@@ -4,7 +4,13 @@ before the model's first word. Real KB, real retriever, the real small model."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +21,7 @@ from assistant.gate import RelevanceGate
 from knowledge.retrieve import HybridRetriever
 from webapp.render import render_pending
 
+ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "独居老人好几天没出门，社区应该怎么做？"
 
 
@@ -106,3 +113,23 @@ def test_the_pending_message_shows_the_extract_above_the_models_text():
     assert html.index("原文摘录") < html.index("社工每月至少上门探访一次") < html.index("结论：应当")
     assert 'class="sg-card' in html and "正在生成回答" in html
     assert "原文摘录" not in render_pending("正在检索知识库……")
+
+
+@pytest.mark.slow
+def test_eval_answers_reports_first_useful_content_and_model_ttft_separately(library, small_model_path, shegong_home):
+    """`shegong eval answers` prints both, median and p95, on a real run of the small model."""
+    models = shegong_home / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for name in (small_model_path.name, small_model_path.name + ".sha256"):  # assembled and verified already
+        (models / name).symlink_to(small_model_path.with_name(name))
+    env = dict(os.environ, SHEGONG_LLM_MAX_TOKENS="40", SHEGONG_LLM_N_CTX="2048")
+    out = subprocess.run([sys.executable, "-m", "cli", "eval", "answers", "--model", "qwen2.5-coder-0.5b",
+                          "--limit", "2"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert out.returncode == 0, out.stderr[-3000:]
+    summary = json.loads(re.search(r"^\{$.*?^\}$", out.stdout, re.M | re.S).group(0))
+    first = summary["median_first_content_ms"], summary["p95_first_content_ms"]
+    ttft = summary["median_ttft_ms"], summary["p95_ttft_ms"]
+    assert all(isinstance(v, int) and v > 0 for v in first + ttft), summary
+    assert first[0] <= first[1] and ttft[0] <= ttft[1]
+    # the first useful content does not wait for the model: it comes before the model has even started reading
+    assert first[1] < summary["median_total_ms"], summary

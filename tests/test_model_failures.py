@@ -97,6 +97,12 @@ def test_killing_the_worker_mid_answer_ends_only_that_answer(model_app):
     os.kill(first_worker, signal.SIGKILL)
 
     chat_a, _box, answer_a, _history = job_a.result(timeout=300)
+    # on screen, the 原文摘录 came before the model's first word, and stayed above its text while it streamed
+    updates = shown(job_a)
+    first_extract = next(i for i, html in enumerate(updates) if "原文摘录" in html)
+    first_words = next(i for i, html in enumerate(updates) if "sg-answer" in html)
+    assert first_extract < first_words, updates[: first_words + 1]
+    assert all(html.index("原文摘录") < html.index("sg-draft") for html in updates if "sg-draft" in html)
     assert answer_a["extractive"] and answer_a["citations"] and not answer_a["refused"]
     note = next(w for w in answer_a["warnings"] if "大模型进程意外退出" in w)
     assert "SIGKILL" in note and "正在自动重启" in note, note
