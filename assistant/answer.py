@@ -2,14 +2,15 @@
 
 ``Answerer.stream`` yields events so the app can show sources at once and
 tokens as they come; ``Answerer.ask`` runs the same pipeline to the end.
+Right after retrieval and the gate's score (well under a second, long before the
+model's first word on a 2-core PC) it yields the source cards and the best source
+sentences word for word (an ``extract`` event, shown as 原文摘录).
 The LLM is optional: without one (not installed, still loading, failed) the
 answer is composed extractively from the sources and labelled as such.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import re
 import time
 from collections.abc import Iterator
@@ -19,12 +20,14 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.context import DIRECTIVES_LEFT_OUT, Source, drop_directives, pick_hits, query_terms, select_sources
+from assistant.extract import EXTRACT_HEADING, EXTRACT_HEADING_UNSURE, key_sentences
 from assistant.gate import RelevanceGate
+from assistant.judge import judge_probability
 from assistant.llm.base import LLM, Message
 from assistant.verify import cut_repetition, normalise_markers, only_not_found, repetition_start, verify_answer
 from ingest.injection import asked_for
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
-from shegong.errors import ModelUnavailable
+from shegong.errors import ModelFailed, ModelUnavailable
 
 Mode = Literal["policy", "solution"]
 MODE_LABELS = {"policy": "找政策", "solution": "搜方案"}
@@ -35,9 +38,6 @@ FOLLOW_UP_START = re.compile(r"^(那|这|它|他|她|还|要|如果|需要|然�
 @lru_cache(maxsize=None)
 def prompt(name: str) -> str:
     return (PROMPTS / name).read_text(encoding="utf-8").strip()
-
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,6 +54,8 @@ class Answer:
     relevance: float = 0.0
     judge_p: float | None = None  # the LLM's P(relevant) when the gate asked it
     raw: str = ""  # the model's unverified text (kept for evaluation, never shown)
+    extract: list[dict] = field(default_factory=list)  # 原文摘录 shown before the model's answer
+    model_error: str = ""  # the model's process crashed, hung or could not start during this answer
 
     @property
     def citations(self) -> list[dict]:
@@ -64,12 +66,16 @@ class Answer:
                 "refused": self.refused, "extractive": self.extractive, "warnings": self.warnings,
                 "timings": self.timings, "retrieval_query": self.retrieval_query,
                 "relevance": round(self.relevance, 3),
-                "judge_p": None if self.judge_p is None else round(self.judge_p, 3)}
+                "judge_p": None if self.judge_p is None else round(self.judge_p, 3),
+                "extract": self.extract, "model_error": self.model_error}
 
 
 @dataclass
 class Event:
-    kind: Literal["status", "sources", "token", "final"]
+    """status: a progress line; sources: ``answer.sources`` are chosen; extract: ``answer.extract`` is ready
+    and ``text`` is its heading; token: a piece of the model's text; final: ``answer`` is complete."""
+
+    kind: Literal["status", "sources", "extract", "token", "final"]
     text: str = ""
     answer: Answer | None = None
 
@@ -92,6 +98,7 @@ class Answerer:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.strict_refusal = strict_refusal  # () = an unsure question is never refused after generation
+        self.no_llm_note = ""  # why there is no LLM, when known (e.g. the model's self-check failed)
 
     @classmethod
     def from_settings(cls, retriever: HybridRetriever, llm: LLM | None, settings=None) -> "Answerer":
@@ -151,31 +158,45 @@ class Answerer:
         ans.timings["retrieval_ms"] = round(result.timings["total_ms"], 1)
         hits = result.hits
         ans.relevance = self.relevance(result)
-        relevant = ans.relevance >= self.gate.high
-        if self.gate.in_band(ans.relevance):
-            yield Event("status", "正在判断资料是否相关……")
-            t = time.perf_counter()
-            ans.judge_p = self.judge_retrieved(query, result)
-            relevant = ans.judge_p >= self.gate.judge_threshold
-            ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
         # lines sending the reader to a phone number or a payment are quoted only if the question asks
         allowed = asked_for(ans.question) | asked_for(query)
-        if not relevant:
+        if ans.relevance < self.gate.low:
             self._refuse(ans, select_sources(hits, query, max_sources=3, allowed=allowed))
-            ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+            ans.timings["first_content_ms"] = ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             yield Event("sources", answer=ans)
             yield Event("final", answer=ans)
             return
 
+        # Useful at once: the sources and their best sentences, word for word. In the gate's unsure band they
+        # come before the judge (seconds on a 2-core PC) under a heading that says relevance is being checked.
         ans.sources = self.answer_sources(result, mode, allowed)
+        unsure = self.gate.in_band(ans.relevance)
+        terms = sorted(query_terms(query))
+        ans.extract = key_sentences(ans.sources, self.retriever.idf(terms) if terms else {}, allowed)
+        ans.timings["first_content_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        yield Event("sources", answer=ans)
+        yield Event("extract", EXTRACT_HEADING_UNSURE if unsure else EXTRACT_HEADING, answer=ans)
+        if unsure:
+            yield Event("status", "正在判断资料是否相关……")
+            t = time.perf_counter()
+            ans.judge_p = self.judge_retrieved(query, result)
+            ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
+            if ans.judge_p < self.gate.judge_threshold:
+                ans.extract = []
+                self._refuse(ans, select_sources(hits, query, max_sources=3, allowed=allowed))
+                ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+                yield Event("sources", answer=ans)
+                yield Event("final", answer=ans)
+                return
+
         if any(s.hit.meta.get("instructions_removed") for s in ans.sources):
             ans.warnings.append("资料中有像是对模型下指令的句子，已忽略，请督导检查该资料。")
         if any(s.hit.meta.get("directives_removed") for s in ans.sources):
             ans.warnings.append(DIRECTIVES_LEFT_OUT)
-        yield Event("sources", answer=ans)
 
         if self.llm is None:
-            ans.warnings.append("没有可用的大模型（未启用或尚未就绪），以下是直接摘自知识库的原文，未经模型归纳。")
+            ans.warnings.append(f"{self.no_llm_note}。以下是直接摘自知识库的原文，未经模型归纳。" if self.no_llm_note
+                                else "没有可用的大模型（未启用或尚未就绪），以下是直接摘自知识库的原文，未经模型归纳。")
             self._extractive(ans)
         else:
             try:
@@ -185,6 +206,8 @@ class Answerer:
                 # When only the judge let the question through, the answer must hold up on its own as well.
                 self._finish_generated(ans, raw, strict=ans.judge_p is not None)
             except ModelUnavailable as e:
+                if isinstance(e, ModelFailed):  # the model's process crashed, hung or cannot start
+                    ans.model_error = str(e)
                 ans.warnings.append(f"大模型暂时不可用（{str(e).rstrip('。')}），以下是直接摘自知识库的原文。")
                 self._extractive(ans)
             ans.answer, dropped = drop_directives(ans.answer, allowed)  # what the model wrote itself
@@ -241,41 +264,8 @@ class Answerer:
                                                             prompt_budget=120))
 
     def judge_probability(self, question: str, sources: list[Source]) -> float:
-        """How sure the LLM is that the sources answer the question (0..1); it is asked nothing else.
-
-        Each source is judged on its own (one short passage is an easier question for a small model
-        than three at once) and the mean is returned. The question comes before the source, so
-        llama.cpp evaluates the system prompt and the question once and only the source after.
-        With log-probabilities (llama.cpp in process): P(能) / (P(能) + P(不能)) of the first reply token.
-        Otherwise (an OpenAI-compatible server) each source gets a vote, 1.0 only when the reply starts
-        with 能, and the result is the share of 能: at the default threshold one 能 among three sources lets
-        the question through (the threshold is calibrated on log-probabilities, not on servers' words).
-        Without an LLM the sources are shown (1.0); if the model fails midway, the sources judged so far decide.
-        """
-        if self.llm is None or not sources:
-            return 1.0 if sources else 0.0
-        scores = []
-        for src in sources:
-            text = prompt("judge.txt").format(question=question, source=src.prompt_line())
-            try:
-                scores.append(self._judge_one([{"role": "system", "content": prompt("system.txt")},
-                                               {"role": "user", "content": text}]))
-            except ModelUnavailable as exc:
-                log.warning("relevance judge failed after %d of %d sources: %s", len(scores), len(sources), exc)
-                break
-        return sum(scores) / len(scores) if scores else 1.0
-
-    def _judge_one(self, messages: list[Message]) -> float:
-        """P(能) for one judgement: from log-probabilities when the backend has them, else the word it says."""
-        from assistant.llm.base import ChoiceScorer, complete
-
-        if isinstance(self.llm, ChoiceScorer):
-            lp = self.llm.choice_logprobs(messages, ["能", "不能"])
-            top = max(lp.values())
-            yes, no = math.exp(lp["能"] - top), math.exp(lp["不能"] - top)
-            return yes / (yes + no)
-        verdict = complete(self.llm, messages, max_tokens=3, temperature=0.0)
-        return 1.0 if verdict.strip().startswith("能") else 0.0
+        """How sure the LLM is that the sources answer the question (0..1): see assistant/judge.py."""
+        return judge_probability(self.llm, question, sources, prompt("system.txt"), prompt("judge.txt"))
 
     def build_messages(self, question: str, sources: list[Source], mode: Mode) -> list[Message]:
         # The system message never changes, so llama.cpp reuses its cached prefix between questions.

@@ -65,7 +65,7 @@ def ask(
     kb: Optional[list[str]] = typer.Option(None, "--kb", help="只用这些知识库"),
     as_json: bool = typer.Option(False, "--json", help="输出 JSON"),
 ) -> None:
-    """提问：检索知识库，由本地大模型归纳回答并核验引用。"""
+    """提问：检索知识库，由本地大模型归纳回答并核验引用。大模型崩溃或无法运行时给出原文摘录，退出码为 3。"""
     if mode not in ("policy", "solution"):
         fail("--mode 只能是 policy（找政策）或 solution（搜方案）")
     if not question.strip():
@@ -73,11 +73,16 @@ def ask(
     svc, user = local()
     kbs_to_search(kb)  # a first install is set up here; KBs that do not open are named
     why_not = svc.load_llm()
-    if why_not:
+    crashed = svc.model_failure  # the model's process cannot load or run: said on stderr, exit status 3
+    if crashed:
+        typer.secho(f"错误：{crashed}。", fg=typer.colors.RED, err=True)
+    elif why_not:
         typer.echo(f"提示：{why_not.rstrip('。')}；将只展示知识库原文摘录。", err=True)
     refs = [kb_ref(k) for k in kb] if kb else None  # a --kb may name a folder outside the library
     if as_json:
-        print(json.dumps(svc.ask(user, question, mode, kbs=refs).to_json(), ensure_ascii=False))
+        answer = svc.ask(user, question, mode, kbs=refs)
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        exit_if_model_failed(crashed, answer)
         return
     final = None
     for ev in svc.ask_stream(user, question, mode, kbs=refs):
@@ -92,3 +97,14 @@ def ask(
     typer.echo("来源：")
     for c in final.citations:
         typer.echo(f"  [{c['n']}] {c['title']} · {c['location']}")
+    exit_if_model_failed(crashed, final)
+
+
+def exit_if_model_failed(crashed: str, answer) -> None:
+    """A model that crashed, hung or could not start is never silent: stderr says so, exit status 3."""
+    if crashed:
+        raise typer.Exit(3)  # already said before the answer
+    if answer.model_error:
+        typer.secho(f"错误：大模型在回答途中出错（{answer.model_error.rstrip('。')}），以上回答是知识库原文摘录。",
+                    fg=typer.colors.RED, err=True)
+        raise typer.Exit(3)

@@ -15,12 +15,15 @@
 - citation validity: every [n] in a shown answer points to a shown source;
 - invented articles: every 《…》第N条 / …法第N条 in a shown answer must exist in the KB;
 - invented titles: every other 《…》 must be a KB document or quoted in a shown source;
-- refusal rate on out_of_scope.jsonl, false-refusal rate on answers.jsonl.
+- refusal rate on out_of_scope.jsonl, false-refusal rate on answers.jsonl;
+- speed: first useful content (source cards + 原文摘录, or a refusal: ``first_content_ms``) and the
+  model's first token (``ttft_ms``) are timed separately, median and p95.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from pathlib import Path
@@ -56,6 +59,7 @@ def score(a, item: dict, answerer: Answerer) -> dict:
                                       " ".join(s.hit.text for s in a.sources)),
         "invented_titles": invented_titles(a, answerer.retriever.title_exists),
         "ttft_ms": a.timings.get("ttft_ms"), "tokens_per_s": a.timings.get("tokens_per_s"), "warnings": a.warnings,
+        "first_content_ms": a.timings.get("first_content_ms"),
         # kept so the checks after generation can be replayed without the LLM (``replay``)
         "raw": a.raw, "relevance": round(a.relevance, 3), "judge_p": a.judge_p,
     }
@@ -67,6 +71,8 @@ def summarise(rows: list[dict], oos_rows: list[dict]) -> dict:
     ttfts = [r["ttft_ms"] for r in rows if r["ttft_ms"]]
     tps = [r["tokens_per_s"] for r in rows if r["tokens_per_s"]]
     totals = [r["total_ms"] for r in rows if r.get("total_ms")]
+    # every question answered live, in scope or not: what a user waits for the first useful thing on screen
+    firsts = [r["first_content_ms"] for r in rows + oos_rows if r.get("first_content_ms") is not None]
     return {
         "in_scope": len(rows), "out_of_scope": len(oos_rows),
         "key_facts_rate": round(sum(with_facts) / len(with_facts), 3) if with_facts else None,
@@ -76,10 +82,19 @@ def summarise(rows: list[dict], oos_rows: list[dict]) -> dict:
         "false_refusal_rate": round(sum(r["refused"] for r in rows) / n, 3),
         "oos_refusal_rate": round(sum(r["refused"] for r in oos_rows) / max(len(oos_rows), 1), 3),
         "extractive_rate": round(sum(r["extractive"] for r in rows) / n, 3),
+        "median_first_content_ms": round(statistics.median(firsts)) if firsts else None,
+        "p95_first_content_ms": round(p95(firsts)) if firsts else None,
         "median_ttft_ms": round(statistics.median(ttfts)) if ttfts else None,
+        "p95_ttft_ms": round(p95(ttfts)) if ttfts else None,
         "median_total_ms": round(statistics.median(totals)) if totals else None,
         "median_tokens_per_s": round(statistics.median(tps), 1) if tps else None,
     }
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile, nearest rank (of 20 values: the 19th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def report(summary: dict, oos_rows: list[dict]) -> None:

@@ -1,27 +1,44 @@
-"""LLM speed: our LlamaCppLLM.stream vs calling llama_cpp.Llama directly.
+"""LLM speed in one run: TTFT and decode speed of each way of running the model, and first useful content.
 
-Both load the same GGUF with the same settings and answer the same RAG-style
-prompt (a question + 5 short passages, about 600 prompt tokens), alternating
-which goes first, so the ratio ours/raw shows only our wrapper's overhead.
-Each repetition changes the first line of the prompt so llama.cpp's prefix
-cache never skips prompt processing.
+Every variant loads the same GGUF with the same settings and answers the same RAG-style prompt (a
+question + 5 short passages, about 600 prompt tokens); each repetition rotates which variant goes first
+and changes the prompt's first line, so llama.cpp's prefix cache never skips prompt processing. The
+ratios are within this run, so a machine that other work slows down slows every variant alike.
 
-Usage: ``python -m eval.bench_llm [--model qwen2.5-coder-1.5b|qwen2.5-coder-0.5b] [--out result.json]``
+- raw:    llama_cpp.Llama called directly, in this process
+- ours:   LlamaCppLLM in this process (ours/raw: the wrapper's overhead)
+- worker: WorkerLLM, the model in a supervised child process, what the app and CLI use (worker/ours)
+- other:  WorkerLLM run by another interpreter (``--other-python``), e.g. a venv holding a natively built
+          llama-cpp-python: other/worker compares two builds on the same prompt, in one run
+
+``--first-content`` then times, on the bundled KB (the library of $SHEGONG_HOME, built if missing), how
+long each eval question (answers.jsonl + out_of_scope.jsonl) waits for its first useful content, the
+source cards and 原文摘录 or a refusal: once with the worker idle and once while it generates another
+answer (another user's), which is when a 2-core PC is busiest.
+
+Usage: ``python -m eval.bench_llm [--model qwen2.5-coder-1.5b|qwen2.5-coder-0.5b] [--other-python PY] [--first-content]
+[--variants raw,ours,worker,other] [--out result.json]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import re
 import statistics
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from assistant.llm.assemble import BUNDLED_MODELS, assemble_model
 from assistant.llm.llama_cpp import LlamaCppLLM
+from assistant.llm.worker import WorkerLLM
 
 SYSTEM = ("你是社区社工助手。只根据下面提供的资料回答问题，每句话后用［1］这样的编号注明出处；"
           "资料里没有的内容，直接说“资料中没有相关规定”，不要编造法律条文或数字。")
@@ -62,7 +79,23 @@ def build_messages(rep: int) -> list[dict]:
 
 
 def measure(pieces: Callable[[], Iterator[str]], count_tokens: Callable[[str], int]) -> dict:
-    """Time one streamed answer the same way for both variants."""
+    """Time one streamed answer the same way for every variant, on a thread of its own.
+
+    Not on the main thread: the app streams on its request threads and the worker generates on a thread of
+    its own, and on a loaded machine llama.cpp read the same prompt much more slowly on a process's main
+    thread (TTFT about 1.6x; with OMP_WAIT_POLICY=passive about 1.1x, so OpenMP's spin-waiting is most of
+    it: eval/README.md). Timed on the main thread, in process would look slower than the worker.
+    """
+    out: dict = {}
+    runner = threading.Thread(target=lambda: out.update(_measure(pieces, count_tokens)))
+    runner.start()
+    runner.join()
+    if "answer" not in out:
+        raise RuntimeError("the measured variant failed (see its traceback above)")
+    return out
+
+
+def _measure(pieces: Callable[[], Iterator[str]], count_tokens: Callable[[str], int]) -> dict:
     start = time.perf_counter()
     first = last = 0.0
     text = []
@@ -82,82 +115,221 @@ def measure(pieces: Callable[[], Iterator[str]], count_tokens: Callable[[str], i
     }
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(BUNDLED_MODELS), default="qwen2.5-coder-1.5b")
-    parser.add_argument("--model-path", help="a GGUF file instead of a bundled model")
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--max-tokens", type=int, default=64)
-    parser.add_argument("--n-ctx", type=int, default=4096)
-    parser.add_argument("--threads", type=int, default=0, help="0 = auto (half the cores for generation)")
-    parser.add_argument("--out", type=Path, help="write the results as JSON here")
-    args = parser.parse_args(argv)
+def build_of(python: str) -> str:
+    """Which llama.cpp build an interpreter has: its CPU features, e.g. 'AVX2 FMA F16C BMI2 AVX512 ...'."""
+    code = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
+    info = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    have = [name for name, value in re.findall(r"\b([A-Z][A-Z0-9_]*) = (\d+)", info)
+            if value != "0" and name not in ("SSE3", "SSSE3", "LLAMAFILE", "OPENMP", "REPACK")]
+    return " ".join(have) or "unknown"
 
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def speed(args, path: Path) -> dict:
     from llama_cpp import Llama, __version__ as llama_cpp_version
 
-    path = Path(args.model_path) if args.model_path else assemble_model(args.model)
+    wanted = args.variants.split(",")
+    if "other" in wanted and not args.other_python:
+        wanted.remove("other")
+    builds = {"this": build_of(sys.executable)}
     ours = LlamaCppLLM(path, n_ctx=args.n_ctx, n_threads=args.threads, seed=0)
-    # Same settings as LlamaCppLLM: 0 threads = the library's own defaults.
-    raw = Llama(model_path=str(path), n_ctx=args.n_ctx, n_threads=args.threads or None,
-                n_threads_batch=args.threads or None, n_batch=512, n_gpu_layers=0, verbose=False)
-    threads = f"{raw.n_threads} (prompt {raw.n_threads_batch})"
+    variants: dict[str, Callable[[list[dict]], Iterator[str]]] = {}
+    workers = []
+    if "raw" in wanted:
+        # Same settings as LlamaCppLLM: 0 threads = the library's own defaults.
+        raw = Llama(model_path=str(path), n_ctx=args.n_ctx, n_threads=args.threads or None,
+                    n_threads_batch=args.threads or None, n_batch=512, n_gpu_layers=0, verbose=False)
 
-    def raw_pieces(messages: list[dict]) -> Iterator[str]:
-        for chunk in raw.create_chat_completion(messages=messages, max_tokens=args.max_tokens, temperature=0,
-                                                seed=0, stream=True):
-            content = chunk["choices"][0]["delta"].get("content")
-            if content:
-                yield content
+        def raw_pieces(messages: list[dict]) -> Iterator[str]:
+            for chunk in raw.create_chat_completion(messages=messages, max_tokens=args.max_tokens, temperature=0,
+                                                    seed=0, stream=True):
+                content = chunk["choices"][0]["delta"].get("content")
+                if content:
+                    yield content
 
-    def ours_pieces(messages: list[dict]) -> Iterator[str]:
-        return ours.stream(messages, max_tokens=args.max_tokens, temperature=0)
+        variants["raw"] = raw_pieces
+    if "ours" in wanted:
+        variants["ours"] = lambda messages: ours.stream(messages, max_tokens=args.max_tokens, temperature=0)
+    for name, python in (("worker", None), ("other", args.other_python)):
+        if name in wanted:
+            worker = WorkerLLM(path, n_ctx=args.n_ctx, n_threads=args.threads, seed=0, python=python)
+            workers.append(worker)
+            variants[name] = (lambda w: lambda messages: w.stream(messages, max_tokens=args.max_tokens,
+                                                                  temperature=0))(worker)
+    if "other" in variants:
+        builds["other"] = build_of(args.other_python)
+    threads = f"{ours.n_threads} (prompt {ours._llm.n_threads_batch})"
 
-    variants = {"raw": raw_pieces, "ours": ours_pieces}
     warm = [{"role": "user", "content": "你好"}]
     for fn in variants.values():  # first call pays one-off costs (page-in, graph setup)
         list(fn(warm))
 
+    names = list(variants)
     runs: list[dict] = []
     for rep in range(args.reps):
         messages = build_messages(rep)
-        order = ["raw", "ours"] if rep % 2 == 0 else ["ours", "raw"]
+        order = names[rep % len(names):] + names[:rep % len(names)]  # each variant in each position in turn
         for variant in order:
             fn = variants[variant]
             result = measure(lambda: fn(messages), ours.count_tokens)
-            result.update(variant=variant, rep=rep)
+            result.update(variant=variant, rep=rep, position=order.index(variant))
+            if variant in ("worker", "other"):  # what the pipe adds: the same generation timed in the child
+                child = workers[0 if variant == "worker" else -1].child_stats
+                result.update(child_ttft_s=child.ttft_s, child_decode_tps=child.decode_tps)
             runs.append(result)
-            print(f"  rep {rep + 1} {variant:4s}  ttft {result['ttft_s']:6.2f}s  "
+            print(f"  rep {rep + 1} {variant:6s} ttft {result['ttft_s']:6.2f}s  "
                   f"decode {result['decode_tps']:6.2f} tok/s  ({result['completion_tokens']} tokens)", flush=True)
+    for worker in workers:
+        worker.close()
 
     summary = {}
-    for variant in variants:
+    for variant in names:
         mine = [r for r in runs if r["variant"] == variant]
         summary[variant] = {
             "ttft_s_median": statistics.median(r["ttft_s"] for r in mine),
             "decode_tps_median": statistics.median(r["decode_tps"] for r in mine),
         }
-    ratio_decode = summary["ours"]["decode_tps_median"] / summary["raw"]["decode_tps_median"]
-    ratio_ttft = summary["ours"]["ttft_s_median"] / summary["raw"]["ttft_s_median"]
+    ratios = ratio_table(summary, runs)
     prompt_tokens = ours.count_prompt_tokens(build_messages(0))
-    same_answers = all(r["answer"] == runs[0]["answer"] for r in runs if r["rep"] == 0)
+    first_rep = {r["variant"]: r["answer"] for r in runs if r["rep"] == 0}
+    same_build = [v for v in ("raw", "ours", "worker") if v in first_rep]
+    identical = len({first_rep[v] for v in same_build}) <= 1
 
     print(f"\nmodel {path.name}, prompt {prompt_tokens} tokens, max_tokens {args.max_tokens}, "
-          f"threads {threads}, llama-cpp-python {llama_cpp_version}, {args.reps} reps")
-    print(f"{'':6s}{'ttft (median)':>16s}{'decode tok/s (median)':>24s}")
+          f"threads {threads}, llama-cpp-python {llama_cpp_version}, {args.reps} reps, load {os.getloadavg()}")
+    for key, build in builds.items():
+        print(f"build ({key}): {build}")
+    print(f"{'':8s}{'ttft (median)':>16s}{'decode tok/s (median)':>24s}")
     for variant, s in summary.items():
-        print(f"{variant:6s}{s['ttft_s_median']:15.2f}s{s['decode_tps_median']:24.2f}")
-    print(f"ours/raw: decode {ratio_decode:.3f} (target >= 0.95), ttft {ratio_ttft:.3f}; "
-          f"identical answers in rep 1: {same_answers}")
-
-    report = {
+        print(f"{variant:8s}{s['ttft_s_median']:15.2f}s{s['decode_tps_median']:24.2f}")
+    for key, r in ratios.items():
+        print(f"{key}: decode {r['decode']:.3f}, ttft {r['ttft']:.3f}; paired within each rep (median): "
+              f"decode {r['decode_paired']:.3f}, ttft {r['ttft_paired']:.3f}")
+    print(f"identical answers in rep 1 ({', '.join(same_build)}): {identical}")
+    overhead = {}
+    for variant in ("worker", "other"):
+        mine = [r for r in runs if r["variant"] == variant]
+        if mine:
+            overhead[variant] = {
+                "ttft_added_s_median": statistics.median(r["ttft_s"] - r["child_ttft_s"] for r in mine),
+                "ttft_added_s_max": max(r["ttft_s"] - r["child_ttft_s"] for r in mine),
+                "decode_ratio_median": statistics.median(r["decode_tps"] / r["child_decode_tps"] for r in mine)}
+            o = overhead[variant]
+            print(f"{variant}: the process boundary adds {o['ttft_added_s_median'] * 1000:.1f} ms to the TTFT "
+                  f"(median; max {o['ttft_added_s_max'] * 1000:.1f} ms); decode here/in the child "
+                  f"{o['decode_ratio_median']:.4f}")
+    return {
         "model": path.name, "prompt_tokens": prompt_tokens, "max_tokens": args.max_tokens,
-        "n_ctx": args.n_ctx, "threads": threads, "cpu_count": os.cpu_count(),
-        "machine": platform.machine(), "llama_cpp_python": llama_cpp_version,
-        "summary": summary, "ratio_decode": ratio_decode, "ratio_ttft": ratio_ttft,
-        "identical_answers_rep1": same_answers,
+        "n_ctx": args.n_ctx, "threads": threads, "cpu_count": os.cpu_count(), "machine": platform.machine(),
+        "llama_cpp_python": llama_cpp_version, "builds": builds, "summary": summary, "ratios": ratios,
+        "identical_answers_rep1": identical, "worker_overhead": overhead,
         "runs": [{k: v for k, v in r.items() if k != "answer"} for r in runs],
-        "sample_answer": runs[0]["answer"],
+        "sample_answers": first_rep,
     }
+
+
+def ratio_table(summary: dict, runs: list[dict]) -> dict:
+    """top/bottom for the pairs measured: ratio of the medians, and the median of the ratios within each rep
+    (the two ran minutes apart at most, so a machine whose load changes during the run moves both alike)."""
+    by = {(r["variant"], r["rep"]): r for r in runs}
+    reps = sorted({r["rep"] for r in runs})
+    out = {}
+    for top, bottom in (("ours", "raw"), ("worker", "ours"), ("other", "worker")):
+        if top in summary and bottom in summary:
+            out[f"{top}/{bottom}"] = {
+                "decode": summary[top]["decode_tps_median"] / summary[bottom]["decode_tps_median"],
+                "ttft": summary[top]["ttft_s_median"] / summary[bottom]["ttft_s_median"],
+                "decode_paired": statistics.median(by[top, i]["decode_tps"] / by[bottom, i]["decode_tps"] for i in reps),
+                "ttft_paired": statistics.median(by[top, i]["ttft_s"] / by[bottom, i]["ttft_s"] for i in reps)}
+    return out
+
+
+LONG_ANSWER = [{"role": "user", "content": "请写一篇一千字的社区工作总结，分十个方面，每个方面写三段。"}]
+
+
+def first_content(args, path: Path) -> dict:
+    """Seconds from asking to the first useful content (source cards + 原文摘录, or a refusal), per question."""
+    from assistant.answer import Answerer
+    from eval.answers import mode_of
+    from eval.common import DATA_DIR, load_jsonl
+    from knowledge.library import get_library
+    from knowledge.retrieve.hybrid import HybridRetriever
+    from shegong.config import get_settings
+
+    lib = get_library()
+    if lib.needs_setup():
+        lib.install_defaults()
+    worker = WorkerLLM(path, n_ctx=args.n_ctx, n_threads=args.threads)
+    answerer = Answerer.from_settings(HybridRetriever(lib), worker, get_settings())
+    questions = load_jsonl(DATA_DIR / "answers.jsonl") + load_jsonl(DATA_DIR / "out_of_scope.jsonl")
+
+    def once(item: dict) -> tuple[float, str]:
+        start = time.perf_counter()
+        events = answerer.stream(item["q"], mode_of(item))
+        try:
+            for ev in events:
+                if ev.kind in ("extract", "final"):
+                    return time.perf_counter() - start, ev.kind
+        finally:
+            events.close()  # the judge and the model are not needed for this figure
+        raise AssertionError("no content")
+
+    for item in questions[:2]:  # loads the embedder and the indexes
+        once(item)
+    out = {}
+    for condition in ("idle", "busy"):
+        stop = threading.Event()
+        background = None
+        if condition == "busy":  # another user's answer is being generated meanwhile
+            def generate():
+                while not stop.is_set():
+                    pieces = worker.stream(LONG_ANSWER, max_tokens=400, temperature=0.1)
+                    for _ in pieces:
+                        if stop.is_set():
+                            break
+                    pieces.close()
+
+            background = threading.Thread(target=generate, daemon=True)
+            background.start()
+            time.sleep(20)  # past its prompt: decoding, with both cores in use
+        timed = [once(item) for item in questions]
+        stop.set()
+        if background is not None:
+            background.join(timeout=120)
+        seconds = [t for t, _ in timed]
+        out[condition] = {"n": len(seconds), "median_s": statistics.median(seconds), "p95_s": p95(seconds),
+                          "max_s": max(seconds), "extracts": sum(kind == "extract" for _, kind in timed),
+                          "refusals": sum(kind == "final" for _, kind in timed)}
+        print(f"first useful content ({condition}, {len(seconds)} questions): median {out[condition]['median_s']:.2f}s"
+              f", p95 {out[condition]['p95_s']:.2f}s, max {out[condition]['max_s']:.2f}s "
+              f"({out[condition]['extracts']} extracts, {out[condition]['refusals']} refusals)", flush=True)
+    worker.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=sorted(BUNDLED_MODELS), default="qwen2.5-coder-1.5b")
+    parser.add_argument("--model-path", help="a GGUF file instead of a bundled model")
+    parser.add_argument("--reps", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--n-ctx", type=int, default=4096)
+    parser.add_argument("--threads", type=int, default=0, help="0 = auto (half the cores for generation)")
+    parser.add_argument("--variants", default="raw,ours,worker,other")
+    parser.add_argument("--other-python", help="an interpreter with another llama-cpp-python build")
+    parser.add_argument("--first-content", action="store_true", help="also time first useful content on the KB")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+
+    path = Path(args.model_path) if args.model_path else assemble_model(args.model)
+    report = speed(args, path)
+    if args.first_content:
+        report["first_content"] = first_content(args, path)
+    report["loadavg_end"] = os.getloadavg()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")

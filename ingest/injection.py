@@ -87,6 +87,12 @@ def asked_for(question: str) -> set[str]:
 def screen(text: str, allowed: set[str] = frozenset()) -> tuple[str, int, int]:
     """``text`` without instruction sentences (and the payload right after one) and without directives
     the question did not ask for; returns (text, instructions dropped, directives dropped)."""
+    kept, instructions, directives = screen_sentences(text, allowed)
+    return "".join(kept), instructions, directives
+
+
+def screen_sentences(text: str, allowed: set[str] = frozenset()) -> tuple[list[str], int, int]:
+    """``screen`` as a list of the sentences kept, each as ``split_sentences`` gives it."""
     kept, instructions, directives, after_instruction = [], 0, 0, False
     for sentence in split_sentences(text):
         if _instruction(sentence) or (after_instruction and PAYLOAD.search(sentence)):
@@ -99,4 +105,4 @@ def screen(text: str, allowed: set[str] = frozenset()) -> tuple[str, int, int]:
             directives += 1
             continue
         kept.append(sentence)
-    return "".join(kept), instructions, directives
+    return kept, instructions, directives

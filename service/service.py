@@ -33,7 +33,7 @@ from service.drills import DrillActions
 from service.knowledge_bases import KnowledgeBaseActions
 from service.uploads import UploadActions
 from shegong.config import Settings, get_settings
-from shegong.errors import ModelUnavailable, PermissionDenied, UserError
+from shegong.errors import ModelStartFailed, ModelUnavailable, PermissionDenied, UserError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class Service(KnowledgeBaseActions, UploadActions, DrillActions):
         self.kb_task = _Task()
         self._threads: list[threading.Thread] = []
         self._assembling: Path | None = None  # the model file being written on first run
+        self.model_failure = ""  # the model's process could not load or failed its self-check (Chinese)
 
     # The library (and the embedder it opens) is built on first use: that takes seconds, and the account
     # and model commands of the CLI never need it.
@@ -146,6 +147,11 @@ class Service(KnowledgeBaseActions, UploadActions, DrillActions):
                     assemble_model(s.llm_default_model, s.models_dir, progress=False)
             self.llm_task = _Task("running", "正在加载本地大模型……")
             llm = make_llm(s)
+        except ModelStartFailed as e:  # the model worker could not load the model or failed its self-check
+            log.warning("LLM self-check failed: %s", e.reason)
+            self.llm_task = _Task("failed", str(e))  # 大模型在这台电脑上无法运行：…，当前为摘录模式
+            self.answerer.no_llm_note = self.model_failure = str(e)
+            return str(e)
         except UserError as e:
             log.warning("LLM unavailable: %s", e)
             self.llm_task = _Task("failed", f"大模型不可用：{e}")
@@ -176,8 +182,11 @@ class Service(KnowledgeBaseActions, UploadActions, DrillActions):
             llm_text += f"，已写入 {partial.stat().st_size / 2**20:.0f} MB"
         if llm.state == "running":
             llm_text += "；在此之前回答直接摘自知识库原文"
-        elif llm.state == "failed":
+        elif llm.state == "failed" and not self.model_failure:  # that one already says 当前为摘录模式
             llm_text += "；回答直接摘自知识库原文"
+        health = getattr(self.answerer.llm, "health", None)  # the model worker restarting, or given up
+        if llm.state == "ready" and health is not None and health():
+            llm_text = health()
         return f"{self.kb_task.message or '知识库已就绪'} ｜ {llm_text}"
 
     # ------------------------------------------------------------ users

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     llm_n_threads: int = 0  # 0 = llama.cpp default (half the cores decode); on a busy 2-core PC 1 is faster
     llm_max_tokens: int = 320  # answers are asked to stay under ~200 characters
     llm_temperature: float = 0.1
+    # llama_cpp: the model runs in a supervised worker process, so a crash, a hang or running out of memory
+    # ends one answer, not the app (assistant/llm/worker.py). False: in this process (tests, benchmarks).
+    llm_worker: bool = True
+    llm_hang_timeout_s: float = 120.0  # no output for this long (plus time to read the prompt): restart the worker
     # When the relevance gate was unsure, refuse rather than show an answer that failed its checks.
     # False: fewer refusals of colloquial in-scope questions, more out-of-scope ones answered (eval/README.md).
     answer_strict: bool = True

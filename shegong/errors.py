@@ -30,6 +30,31 @@ class ModelUnavailable(UserError):
     """The LLM (or its weights) cannot be used right now."""
 
 
+class ModelFailed(ModelUnavailable):
+    """The model's process failed (not a bad request): ``shegong ask`` exits 3 after its extract answer."""
+
+
+class ModelCrashed(ModelFailed):
+    """The model worker process died or its pipe closed while a request was in flight."""
+
+
+class ModelHung(ModelFailed):
+    """The model worker sent nothing for longer than the hang timeout; it was killed and restarts."""
+
+
+class ModelStartFailed(ModelFailed):
+    """The model worker could not load the model or failed its self-check; ``reason`` says why, in Chinese."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(model_cannot_run(reason))
+
+
+def model_cannot_run(reason: str) -> str:
+    """What the status bar says while the model cannot run."""
+    return f"大模型在这台电脑上无法运行：{reason}，当前为摘录模式"
+
+
 class PermissionDenied(UserError):
     pass
 

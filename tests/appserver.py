@@ -32,6 +32,7 @@ class AppServer:
     url: str
     home: Path
     log: Path
+    pid: int = 0  # the app's process (its model worker is a child of it)
 
 
 def free_port() -> int:
@@ -84,11 +85,13 @@ def serve(cmd: list[str], ready_url: str, log: Path, *, env: dict | None = None,
 @contextmanager
 def running_app(home: Path, timeout: float = 180, command: tuple[str, ...] = ("app.py",), env: dict | None = None):
     """The app started as ``python <command>``: ``app.py`` (the README's way) or ``-m cli app`` (``shegong app``).
-    ``env``: more environment variables for the app (a setting to try)."""
+    ``env``: more environment variables for the app (a setting to try; may replace the defaults, e.g. a real
+    model instead of SHEGONG_LLM_BACKEND=none)."""
     port = free_port()
-    env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none", SHEGONG_APP_PORT=str(port),
-               SHEGONG_APP_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(env or {}))
+    app_env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none", SHEGONG_APP_PORT=str(port),
+                   SHEGONG_APP_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+    app_env.update(env or {})
     url = f"http://127.0.0.1:{port}"
     log = home / "app.log"
-    with serve([sys.executable, *command], url, log, env=env, cwd=ROOT, timeout=timeout):
-        yield AppServer(url=url, home=home, log=log)
+    with serve([sys.executable, *command], url, log, env=app_env, cwd=ROOT, timeout=timeout) as proc:
+        yield AppServer(url=url, home=home, log=log, pid=proc.pid)

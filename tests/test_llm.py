@@ -259,7 +259,7 @@ def test_make_llm_backends(small_model_path):
     clear_llm_cache()
     try:
         settings = Settings(llm_backend="llama_cpp", llm_model_path=str(small_model_path), llm_n_ctx=1024,
-                            llm_n_threads=1)
+                            llm_n_threads=1, llm_worker=False)  # in process (the worker: tests/test_worker.py)
         llm = make_llm(settings)
         assert isinstance(llm, LlamaCppLLM) and llm.n_ctx == 1024 and llm.n_threads == 1
         assert make_llm(settings) is llm  # loaded once, reused

@@ -70,7 +70,8 @@ def build_app(svc: Service) -> gr.Blocks:
                   api_visibility="private", concurrency_limit=None)
 
         def refresh_status():
-            return svc.status(), gr.Timer(active=svc.busy)  # stop polling once everything is ready
+            # slower once everything is ready, never off: the model worker can crash and restart meanwhile
+            return svc.status(), gr.Timer(4 if svc.busy else 15)
 
         timer.tick(refresh_status, None, [status_line, timer], show_progress="hidden",
                    api_visibility="private", concurrency_limit=None)

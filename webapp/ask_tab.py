@@ -81,13 +81,15 @@ def build(svc: Service) -> AskTab:
         cid = cid or svc.new_conversation_id()
         chat = chat_with_pending(user, cid, q)
         yield chat, "", cid, None, gr.update(), None
-        text, status, citations = "", "正在检索知识库……", []
+        text, status, citations, extract = "", "正在检索知识库……", [], None
         for ev in svc.ask_stream(user, q, mode_value or "policy", conversation_id=cid):
             if ev.kind == "status":
                 status = ev.text
             elif ev.kind == "sources":
                 citations = ev.answer.citations
                 status = "正在生成回答……" if svc.llm_ready else "正在整理原文……"
+            elif ev.kind == "extract":  # the best source sentences, before the model's first word
+                extract = (ev.text, ev.answer.extract)
             elif ev.kind == "token":
                 text += ev.text
             elif ev.kind == "final":
@@ -96,7 +98,7 @@ def build(svc: Service) -> AskTab:
                 yield (chat, "", cid, data, gr.Dropdown(choices=conversation_choices(svc, user), value=cid),
                        last_turn(user, cid))
                 return
-            chat[-1] = {"role": "assistant", "content": ui.render_pending(status, text, citations)}
+            chat[-1] = {"role": "assistant", "content": ui.render_pending(status, text, citations, extract)}
             yield chat, "", cid, None, gr.update(), None
 
     def last_turn(user: User, cid: str | None) -> int | None:

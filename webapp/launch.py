@@ -42,8 +42,10 @@ def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **k
     announce_initial_admin()
     svc = svc or get_service().start()
     demo = build_app(svc)
-    # The in-process model runs one generation at a time; an HTTP backend can take several.
-    llm_slots = max(settings.app_concurrency, 8 if settings.llm_backend == "openai" else 1)
+    # The in-process model runs one generation at a time; an HTTP backend can take several. The model worker
+    # queues generations itself and counts tokens meanwhile: other users get their sources and 原文摘录 at once.
+    parallel = settings.llm_backend == "openai" or (settings.llm_backend == "llama_cpp" and settings.llm_worker)
+    llm_slots = max(settings.app_concurrency, 8 if parallel else 1)
     demo.queue(default_concurrency_limit=llm_slots)
     server_name, server_port = server_address(settings)
     options = dict(

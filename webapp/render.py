@@ -112,11 +112,32 @@ def source_titles(citations: list[dict]) -> str:
     return f'<div class="sg-sources-head">参考来源</div><ul class="sg-source-list">{items}</ul>'
 
 
-def render_pending(status: str, text: str = "", citations: list[dict] | None = None) -> str:
-    """The assistant message while an answer is still streaming: text so far, status, source titles."""
-    body = f'<div class="sg-answer">{_lines(esc(text))}</div>' if text else ""
+def extract_block(heading: str, sentences: list[dict]) -> str:
+    """原文摘录: the best source sentences, word for word, each with its source."""
+    items = "".join(f'<li>“{esc(x.get("text", ""))}”<span class="sg-loc"> ——[{x.get("n", "")}]'
+                    f'《{esc(x.get("title", ""))}》{esc(x.get("location") or "")}</span></li>' for x in sentences)
+    return (f'<div class="sg-extract"><div class="sg-tag sg-extractive">{esc(heading)}</div>'
+            f'<ul class="sg-extract-list">{items}</ul></div>')
+
+
+def render_pending(status: str, text: str = "", citations: list[dict] | None = None,
+                   extract: tuple[str, list[dict]] | None = None) -> str:
+    """The assistant message while an answer is still streaming.
+
+    Without ``extract``: text so far, status, source titles. With it (``(heading, sentences)`` from the
+    answerer's extract event, which comes right after retrieval): the 原文摘录 first, the model's text
+    streaming below it, then the status and the full source cards; the final answer replaces it all.
+    """
     state = f'<div class="sg-status">⏳ {esc(status)}</div>' if status else ""
-    return body + state + source_titles(citations or [])
+    if extract is None:
+        body = f'<div class="sg-answer">{_lines(esc(text))}</div>' if text else ""
+        return body + state + source_titles(citations or [])
+    heading, sentences = extract
+    model = (f'<div class="sg-sources-head">大模型的回答（生成中，核验后显示在最上面）</div>'
+             f'<div class="sg-answer sg-draft">{_lines(esc(text))}</div>') if text else ""
+    cards = "".join(source_card(c, set()) for c in citations or [])  # highlighted once the answer is final
+    sources = f'<div class="sg-sources"><div class="sg-sources-head">参考来源</div>{cards}</div>' if cards else ""
+    return (extract_block(heading, sentences) if sentences else "") + model + state + sources
 
 
 def _scroll_js(wait_for_pending: bool, target: str) -> str:
@@ -216,6 +237,10 @@ CSS = """
 .sg-refused{background:#fee2e2;color:#991b1b}
 .sg-warnings{list-style:none;padding:6px 10px;margin:8px 0;background:#fff7ed;color:#9a3412;border-radius:6px}
 .sg-status{color:var(--body-text-color-subdued)}
+.sg-extract{border-left:4px solid #6366f1;padding:4px 10px;margin:4px 0 8px;background:var(--background-fill-secondary);
+  border-radius:6px}
+.sg-extract-list{margin:4px 0;padding-left:1.2em;line-height:1.6}
+.sg-draft{color:var(--body-text-color-subdued)}
 .sg-source-list{margin:4px 0;padding-left:1.2em;color:var(--body-text-color-subdued);font-size:0.9em}
 .sg-chunk{border-bottom:1px dashed var(--border-color-primary);padding:6px 0}
 .sg-flagged{background:#fff7ed;color:#9a3412;border-radius:4px;padding:2px 6px;margin:2px 0}

@@ -1,6 +1,7 @@
 """The LLM layer: pick a backend from the settings.
 
-    llm = make_llm()          # None when settings.llm_backend == "none"
+    llm = make_llm()          # None when settings.llm_backend == "none"; llama_cpp: a WorkerLLM
+                              # (the model in a supervised process) unless settings.llm_worker is off
     for piece in llm.stream(messages, max_tokens=256):
         ...
 """
@@ -38,22 +39,39 @@ def make_llm(settings: Settings | None = None) -> LLM | None:
         return OpenAICompatLLM(settings.openai_base_url, settings.openai_model, settings.openai_api_key,
                                timeout=settings.openai_timeout_s, n_ctx=settings.llm_n_ctx)
 
-    from assistant.llm.llama_cpp import LlamaCppLLM
-
     if settings.llm_model_path:
         path = Path(settings.llm_model_path).expanduser()
     else:
         from assistant.llm.assemble import assemble_model
 
         path = assemble_model(settings.llm_default_model, settings.models_dir)
-    key = (str(path.resolve()), settings.llm_n_ctx, settings.llm_n_threads)
+    key = (str(path.resolve()), settings.llm_n_ctx, settings.llm_n_threads, settings.llm_worker)
     with _loaded_lock:  # two first requests at once must not load the model twice
-        if key not in _loaded:
-            _loaded[key] = LlamaCppLLM(path, n_ctx=settings.llm_n_ctx, n_threads=settings.llm_n_threads)
+        cached = _loaded.get(key)
+        if cached is None or getattr(cached, "state", "ready") in ("failed", "closed"):  # a worker that gave up
+            _loaded[key] = _load(path, settings)
         return _loaded[key]
 
 
+def _load(path: Path, settings: Settings) -> LLM:
+    if settings.llm_worker:
+        from assistant.llm.worker import WorkerLLM
+
+        # Raises ModelStartFailed when the model cannot be loaded or fails its self-check.
+        return WorkerLLM(path, n_ctx=settings.llm_n_ctx, n_threads=settings.llm_n_threads,
+                         hang_timeout_s=settings.llm_hang_timeout_s)
+    from assistant.llm.llama_cpp import LlamaCppLLM
+
+    return LlamaCppLLM(path, n_ctx=settings.llm_n_ctx, n_threads=settings.llm_n_threads)
+
+
 def clear_llm_cache() -> None:
-    """Forget loaded models (tests; switching models in the app). Memory is freed once unreferenced."""
+    """Forget loaded models (tests; switching models in the app); worker processes are stopped.
+    In-process memory is freed once unreferenced."""
     with _loaded_lock:
+        loaded = list(_loaded.values())
         _loaded.clear()
+    for llm in loaded:
+        close = getattr(llm, "close", None)
+        if close is not None:
+            close()
