@@ -76,7 +76,7 @@ def build(svc: Service) -> BankTab:
         with gr.Accordion("从知识库生成题目", open=True):
             gr.Markdown("选一个文档（填知识库和文档编号，编号见“知识库”页的文档列表），或填一个标签（如法律名称“老年人权益保障法”、"
                         "主题“独居老人”），本地大模型从其中的段落出题。每道题都会对照来源段落自动检查，通过的进入审核队列；"
-                        "**只有入库的题才会出现在练习中**。每道题约需几十秒。")
+                        "**只有入库的题才会出现在练习中**。每道题约需几十秒。", latex_delimiters=[])
             with gr.Row():
                 gen_kb = gr.Dropdown([], label="知识库", allow_custom_value=True)
                 gen_doc = gr.Number(None, precision=0, label="文档编号")
@@ -86,7 +86,7 @@ def build(svc: Service) -> BankTab:
                 gen_kind = gr.Radio(KINDS, value="single", label="题型")
                 gen_subject = gr.Dropdown([("按来源自动", "")] + [(s, s) for s in SUBJECTS], value="", label="科目")
             gen_btn = gr.Button("生成", variant="primary")
-            gen_result = gr.Markdown()
+            gen_result = gr.Markdown(latex_delimiters=[])
         with gr.Accordion("审核队列", open=True):
             with gr.Row():
                 status = gr.Dropdown(STATUS_CHOICES, value="pending", label="状态")
@@ -104,7 +104,7 @@ def build(svc: Service) -> BankTab:
                 approve_btn = gr.Button("入库", variant="primary")
                 reject_note = gr.Textbox(label="退回原因（可选）", scale=2)
                 reject_btn = gr.Button("退回", variant="stop")
-            review_msg = gr.Markdown()
+            review_msg = gr.Markdown(latex_delimiters=[])
 
     @guarded
     def bank_stats(request: gr.Request):
@@ -182,7 +182,7 @@ def build(svc: Service) -> BankTab:
                 options[letter.strip()] = text.strip()
         d = svc.drill_edit_draft(current_user(svc, request), int(did), {
             "stem": stem, "options": options, "answer": answer, "explanation": explanation})
-        verdict = "通过检查，可以入库" if d.status == "pending" else "仍未通过检查：" + "；".join(d.problems)
+        verdict = "通过检查，可以入库" if d.status == "pending" else "仍未通过检查：" + ui.md("；".join(d.problems))
         return draft_html(d), f"已保存。{verdict}"
 
     save_btn.click(save_edit, [draft_id, edit_stem, edit_options, edit_answer, edit_expl], [detail, review_msg],
@@ -194,7 +194,7 @@ def build(svc: Service) -> BankTab:
             raise UserError("请先在审核队列中点选一道题")
         user = current_user(svc, request)
         q = svc.drill_approve(user, int(did))
-        return (f"✓ 已入库，题号 {ui.esc(q.id)}（{TYPE_LABELS[q.type]}，{ui.esc(q.subject)}），现在起会出现在练习中。",
+        return (f"✓ 已入库，题号 {ui.md(q.id)}（{TYPE_LABELS[q.type]}，{ui.md(q.subject)}），现在起会出现在练习中。",
                 drafts_frame(svc.drill_drafts(user, status_value or None)))
 
     approve_btn.click(approve, [draft_id, status], [review_msg, drafts_df], api_name="drill_approve",

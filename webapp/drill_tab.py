@@ -62,7 +62,7 @@ def build(svc: Service) -> DrillTab:
         report = gr.HTML()
         with gr.Accordion("我的进度与错题本", open=False) as progress_box:
             progress_btn = gr.Button("刷新进度", size="sm")
-            progress_md = gr.Markdown()
+            progress_md = gr.Markdown(latex_delimiters=[])
             chart = gr.Plot(label="正确率")
             wrong_df = gr.Dataframe(headers=dr.WRONG_HEADERS, interactive=False, label="错题本")
         # For API callers: the answer as letters ("B", "ACD"; the radio and checkboxes only take the choices
