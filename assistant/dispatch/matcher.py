@@ -191,9 +191,11 @@ class Matcher:
         elif self.llm is None:
             res.warnings.append("没有可用的大模型，本次只按检索排序派单，请人工核对。")
 
-        fused = self._fuse(cands, z, probs, res.examples)
-        share = _softmax(fused)
-        order = sorted(share, key=share.get, reverse=True)
+        # The runner-ups beyond the judged candidates are scored too (a neutral model term), so every item
+        # shown has a comparable share; the decision is still among the judged candidates only.
+        pool = cands + [r.code for r in ranked if r.code not in cands][: cfg.runner_ups]
+        share = _softmax(self._fuse(pool, z, probs, res.examples))
+        order = sorted(cands, key=share.get, reverse=True)
         if decided is not None:
             res.warnings.append("与一条已纠正过的工单几乎相同，按当时的纠正结果派单。")
             chosen = [c for c in decided.codes if c in self.by_code]
@@ -210,7 +212,7 @@ class Matcher:
                 if second:
                     res.matches.append(Match(self.by_code[second], share.get(second, 0.0)))
         shown = set(res.codes)
-        rest = [c for c in order if c not in shown] + [r.code for r in ranked if r.code not in share]
+        rest = order + [r.code for r in ranked if r.code not in cands]
         res.runner_ups = [(self.by_code[c], share.get(c, 0.0)) for c in rest if c not in shown][: cfg.runner_ups]
         self._check(res)
         if with_reason:
@@ -226,12 +228,9 @@ class Matcher:
         return res
 
     def _candidates(self, ranked: list[Ranked], examples: list[Example]) -> list[str]:
-        k = self.config.candidates
-        cands = [r.code for r in ranked[:k]]
-        for e in examples:  # the item a person chose for a similar ticket must be among the choices
-            for c in e.codes:
-                if c not in cands:
-                    cands = cands[:-1] + [c] if len(cands) >= k else cands + [c]
+        cands = [r.code for r in ranked[: self.config.candidates]]
+        for e in examples:  # the item a person chose for a similar ticket is judged too (at most max_examples more)
+            cands += [c for c in e.codes if c not in cands]
         return cands
 
     def _boosts(self, examples: list[Example]) -> dict[str, float]:
@@ -246,8 +245,10 @@ class Matcher:
               examples: list[Example]) -> dict[str, float]:
         cfg = self.config
         boost = self._boosts(examples)
-        return {c: cfg.beta * z[c] + (cfg.alpha * _logit(probs[c]) if probs else 0.0) + boost.get(c, 0.0)
-                for c in cands}
+        judged = [_logit(p) for p in (probs or {}).values()]
+        neutral = sum(judged) / len(judged) if judged else 0.0  # for items the model was not asked about
+        return {c: cfg.beta * z[c] + cfg.alpha * (_logit(probs[c]) if probs and c in probs else neutral)
+                + boost.get(c, 0.0) for c in cands}
 
     def _none_fits(self, ranked: list[Ranked], probs: dict[str, float] | None, examples: list[Example]) -> bool:
         """The model says none of the candidates fits (without a model: nothing is even close)."""
