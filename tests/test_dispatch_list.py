@@ -12,6 +12,8 @@ from assistant.dispatch.listfile import COLUMNS, cross_refs, read_list
 from assistant.dispatch.ranking import item_texts
 from shegong.errors import UserError
 
+pytestmark = pytest.mark.unit
+
 SAMPLE = Path(__file__).resolve().parent.parent / "assistant" / "dispatch" / "data" / "权责清单（示例）.csv"
 GBK_TWIN = Path(__file__).resolve().parent / "data" / "dispatch" / "权责清单（示例）.gbk.csv"
 
