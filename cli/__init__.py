@@ -4,7 +4,8 @@
     cli/asking.py   search, ask
     cli/users.py    user add/list/role/passwd/remove
     cli/models.py   models assemble/status
-    cli/evals.py    eval retrieval/answers/calibrate (the eval harness)
+    cli/dispatch.py dispatch (12345 工单派单: a ticket, --batch, import, review, export, list)
+    cli/evals.py    eval retrieval/answers/calibrate/dispatch (the eval harness)
     cli/errors.py   Chinese messages for what goes wrong
 
 Every command but eval acts through the service as SYSTEM_USER, so the CLI and the web app
@@ -20,6 +21,7 @@ import sys
 import typer
 
 from cli import asking, kbs, users
+from cli.dispatch import dispatch_app
 from cli.errors import explain, usage_error
 from cli.evals import eval_app
 from cli.models import models_app
@@ -36,6 +38,7 @@ app.add_typer(kbs.laws_app, name="laws")
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(users.user_app, name="user")
+app.add_typer(dispatch_app, name="dispatch")
 
 
 @app.command("app")

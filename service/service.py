@@ -29,6 +29,7 @@ from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
 from service import accounts, history
 from service.accounts import User, require
+from service.dispatch import DispatchActions
 from service.knowledge_bases import KnowledgeBaseActions
 from shegong.config import Settings, get_settings
 from shegong.errors import ModelUnavailable, PermissionDenied, UserError
@@ -48,7 +49,7 @@ class _Task:
     message: str = ""
 
 
-class Service(KnowledgeBaseActions):
+class Service(KnowledgeBaseActions, DispatchActions):
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self._library = library

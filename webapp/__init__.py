@@ -2,6 +2,7 @@
 
     webapp/ask_tab.py         问答
     webapp/kb_tab.py          知识库 (督导, 管理员)
+    webapp/dispatch_tab.py    派单 (社工 and above; importing a list: 督导 and above)
     webapp/accounts_tab.py    账号 (管理员)
     webapp/my_account_tab.py  我的账号
     webapp/render.py          answers, source cards, ingest results as HTML
@@ -19,7 +20,7 @@ from __future__ import annotations
 import gradio as gr
 
 from service import Service
-from webapp import accounts_tab, ask_tab, kb_tab, my_account_tab
+from webapp import accounts_tab, ask_tab, dispatch_tab, kb_tab, my_account_tab
 from webapp import render as ui
 from webapp.common import current_user, guarded
 
@@ -36,6 +37,7 @@ def build_app(svc: Service) -> gr.Blocks:
         with gr.Tabs():
             ask = ask_tab.build(svc)
             kb = kb_tab.build(svc)
+            dispatch = dispatch_tab.build(svc)
             accounts = accounts_tab.build(svc)
             my_account_tab.build(svc)
 
@@ -53,9 +55,12 @@ def build_app(svc: Service) -> gr.Blocks:
                 gr.Dropdown(choices=ask_tab.conversation_choices(svc, user), value=""),
                 gr.Dropdown(choices=[kb_tab.AUTO_KB] + names, value=kb_tab.AUTO_KB),
                 gr.Dropdown(choices=[kb_tab.ALL] + names, value=kb_tab.ALL),
+                gr.Tab(visible=user.can("dispatch")),
+                gr.Accordion(visible=user.can("dispatch.manage")),
             )
 
-        demo.load(on_load, None, [who, status_line, kb.tab, accounts, ask.conversations, kb.upload_kb, kb.filter_kb],
+        demo.load(on_load, None, [who, status_line, kb.tab, accounts, ask.conversations, kb.upload_kb, kb.filter_kb,
+                                   dispatch.tab, dispatch.manage],
                   api_visibility="private", concurrency_limit=None)
 
         def refresh_status():

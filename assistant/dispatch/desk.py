@@ -19,6 +19,7 @@ from assistant.dispatch.listfile import DUTY_MEANING, Item, ParsedList, read_lis
 from assistant.dispatch.matcher import DispatchResult, Matcher, MatchConfig, check_ticket
 from assistant.dispatch.store import DispatchStore, ListVersion, Record
 from ingest.types import Block, LoadedDocument
+from knowledge.importer import add_document
 from knowledge.library import LAWS_KB, Library
 from knowledge.retrieve.hybrid import HybridRetriever
 from knowledge.store import IngestResult
@@ -83,9 +84,13 @@ class DispatchDesk:
         """Replace the list's document in the knowledge base; a failure here leaves the new list in use."""
         try:
             kb = self.library.get(KB_NAME, create=True)
-            result = kb.add_document(list_document(items, version.title, version))
+            result = add_document(kb, list_document(items, version.title, version))
         except UserError as e:
             result = IngestResult(title=version.title, source=KB_SOURCE, status="error", error=str(e))
+        except Exception as e:  # the list is stored and in use; only 找政策 cannot cite it yet
+            log.exception("indexing the dispatch list failed")
+            result = IngestResult(title=version.title, source=KB_SOURCE, status="error",
+                                  error=f"写入知识库时出错（{type(e).__name__}，详情已记入日志）")
         if result.status == "error":
             log.warning("dispatch list not indexed: %s", result.error)
         return result

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 CLAUSE_SPLIT = re.compile(r"[，,。！？；!?\n]")
 HANDBOOK_KBS = ["手册", "案例库"]
+# 无匹配 from the scores needs a list of some size: its features are z-scores over the items, and among a
+# handful of items even the right one stands out little. Smaller lists use the cosine floor.
+MIN_ITEMS_FOR_SCORES = 20
 
 
 @dataclass
@@ -215,7 +218,7 @@ class Matcher:
         threshold = cfg.none_below.get(model_key(self.llm)) if cfg.judge == "yesno" else None
         if probs and threshold is not None:
             return max(probs.values()) < threshold
-        if cfg.none_from_scores and self.none_model is not None:
+        if cfg.none_from_scores and self.none_model is not None and len(self.items) >= MIN_ITEMS_FOR_SCORES:
             p = self.none_model.probability(*features([r.score for r in ranked[:2]]))
             return p >= self.none_model.threshold
         return ranked[0].dense < cfg.no_llm_none_dense

@@ -105,6 +105,10 @@ class Record:
     reviewed_at: dt.datetime | None
     note: str
 
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
 
 def _now() -> dt.datetime:
     return dt.datetime.now().replace(microsecond=0)
