@@ -210,10 +210,14 @@ class Matcher:
                 + boost.get(c, 0.0) for c in cands}
 
     def _none_fits(self, ranked: list[Ranked], probs: dict[str, float] | None, examples: list[Example]) -> bool:
-        """The model says none of the candidates fits (without a model: nothing is even close)."""
+        """No item fits: similar tickets were corrected to 无匹配, or the yes/no judge says so, or the retrieval
+        scores do (nomatch.py; without a fitted model: nothing is even close)."""
         boost = self._boosts(examples)
-        if boost.get("", 0.0) > max((v for k, v in boost.items() if k), default=0.0):
+        best_item = max((v for k, v in boost.items() if k), default=0.0)
+        if boost.get("", 0.0) > best_item:
             return True  # similar tickets were corrected to 无匹配
+        if best_item > 0:
+            return False  # a person chose an item of this list for a similar ticket
         cfg = self.config
         threshold = cfg.none_below.get(model_key(self.llm)) if cfg.judge == "yesno" else None
         if probs and threshold is not None:
@@ -246,10 +250,11 @@ class Matcher:
 
     def _second_matter(self, ticket: str, first: str, probs: dict[str, float] | None,
                        examples: list[Example]) -> str | None:
-        code = self.second_candidate(ticket, first, list(probs or [])[: self.config.candidates] or
-                                     [r.code for r in self.index.rank(ticket)[: self.config.candidates]])
-        if code is None or probs is None or code not in probs:
-            return None  # without the model's agreement a second matter is more often wrong than right
+        if probs is None or self.config.judge != "yesno":
+            return None  # without the yes/no judge's agreement a second matter is more often wrong than right
+        code = self.second_candidate(ticket, first, list(probs)[: self.config.candidates])
+        if code is None or code not in probs:
+            return None
         return code if probs[code] >= self.config.second_min_p else None
 
     # ------------------------------------------------------------ checks and words
