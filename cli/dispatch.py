@@ -34,7 +34,10 @@ class TicketByDefault(TyperGroup):
 
 
 dispatch_app = typer.Typer(cls=TicketByDefault, no_args_is_help=True,
-                           help="12345 工单派单：按本区权责清单派单（导入清单、派单、确认/纠正、导出记录）")
+                           help="12345 工单派单：按本区权责清单派单。\n\n"
+                                "派单：shegong dispatch \"工单内容\" [--json]；"
+                                "批量：shegong dispatch --batch 工单.txt --json（每行一条，每条输出一行 JSON）。\n\n"
+                                "下面的命令导入清单、确认/纠正、导出记录。")
 
 
 def _service():
