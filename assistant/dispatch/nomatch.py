@@ -7,6 +7,10 @@ depend on the ranking weights: one fitted model per weight setting). Fitted on o
 How well it can work is limited by the scores themselves: tickets that fit no item reach top scores like
 those of fitting ones (eval/README.md, dispatch), so the threshold is set where flagging stops costing
 more fitting tickets than it catches no-fit ones on our own set, not at the recall target.
+
+The features are z-scores over the list's items, so their range grows with the list: fitted on a 73-item list,
+checked on a 57-item one (held-out). Lists under 20 items use the cosine floor (matcher.MIN_ITEMS_FOR_SCORES);
+on a list of many hundreds the model will flag less often than measured.
 """
 
 from __future__ import annotations
