@@ -76,8 +76,8 @@ def run_set(matcher: Matcher, tickets: list[dict], *, with_reason: bool, verbose
         out.append({"id": t["id"], "codes": res.codes, "no_match": res.no_match, "shown": shown,
                     "duty": res.matches[0].item.duty if res.matches else None, "latency_ms": latency,
                     "ranking": res.ranking[:5], "judgement": res.judgement,
-                    "reason_by_model": (res.matches[0].reason_by_model if res.matches and with_reason and res.judged_by_model
-                                       else None),
+                    "reason_by_model": (res.matches[0].reason_by_model
+                                        if res.matches and with_reason and matcher.llm is not None else None),
                     "reason": res.matches[0].reason if res.matches else ""})
         if partial:
             with open(partial, "a", encoding="utf-8") as f:
