@@ -49,7 +49,8 @@ def render_result(data: dict) -> str:
 
 def build(svc: Service) -> DispatchTab:
     with gr.Tab("派单", id="dispatch", visible=False) as tab:
-        gr.Markdown("把 12345 工单的内容贴进来，按本区权责清单派单。结果不对就纠正，纠正会用于以后相似的工单。")
+        gr.Markdown("把 12345 工单的内容贴进来，按本区权责清单派单。结果不对就纠正，纠正会用于以后相似的工单。",
+                    latex_delimiters=[])
         ticket = gr.Textbox(label="工单内容", lines=4, max_length=2000, placeholder=EXAMPLE)
         go = gr.Button("派单", variant="primary")
         result_html = gr.HTML()
@@ -61,9 +62,9 @@ def build(svc: Service) -> DispatchTab:
                                 label="应派事项（纠正时选择，可多选）", scale=3)
             note = gr.Textbox(label="备注（可选）", scale=2)
             correct = gr.Button("纠正", size="sm")
-        review_msg = gr.Markdown()
+        review_msg = gr.Markdown(latex_delimiters=[])
         with gr.Accordion("权责清单（督导）", open=False, visible=False) as manage:
-            current = gr.Markdown()
+            current = gr.Markdown(latex_delimiters=[])
             list_file = gr.File(label="导入本区权责清单（Excel 或 CSV，列：编号,事项,主责部门,配合部门,社区职责,依据,说明）",
                                 type="filepath", height=120)
             title = gr.Textbox(label="清单名称（可选，默认用文件名）")
@@ -76,7 +77,7 @@ def build(svc: Service) -> DispatchTab:
     def item_choices(request: gr.Request):
         version, items = svc.dispatch_list(current_user(svc, request))
         return (gr.Dropdown(choices=[NO_MATCH_CHOICE] + [(f"{it.code} {it.matter}", it.code) for it in items]),
-                f"正在使用：{ui.esc(version.describe())}")
+                f"正在使用：{ui.md(version.describe())}")
 
     tab.select(item_choices, None, [codes, current], api_visibility="private", concurrency_limit=None)
 
@@ -108,7 +109,7 @@ def build(svc: Service) -> DispatchTab:
             raise UserError("请先在“应派事项”中选择正确的事项（不在清单中的选“无匹配”）")
         picked = [] if NO_MATCH_CHOICE[1] in chosen else chosen
         rec = svc.dispatch_review(current_user(svc, request), pick(rid), accepted=False, codes=picked, note=text or "")
-        return f"✓ 记录 {rec.id} {rec.status_label}：{ui.esc('、'.join(rec.final_codes or []) or '无匹配')}"
+        return f"✓ 记录 {rec.id} {rec.status_label}：{ui.md('、'.join(rec.final_codes or []) or '无匹配')}"
 
     correct.click(correct_it, [record_id, codes, note], review_msg, api_name="dispatch_correct",
                   concurrency_limit=None)
