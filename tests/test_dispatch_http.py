@@ -36,6 +36,11 @@ def client(server, name: str) -> Client:
     return Client(server.url, auth=(name, PASSWORD), verbose=False)
 
 
+def shown(markdown: str) -> str:
+    """A message as the page shows it: the Markdown escapes (ui.md) removed."""
+    return markdown.replace("\\", "")
+
+
 def dispatch(c: Client, ticket: str) -> tuple[str, dict, int]:
     html, data, record, _codes, _msg = c.predict(ticket, api_name="/dispatch")
     return html, data, int(record)
@@ -50,13 +55,13 @@ def test_a_worker_dispatches_accepts_and_corrects(server):
 
     _, first, rec2 = dispatch(worker, ALARM)
     target = "A-007" if first["matches"][:1] and first["matches"][0]["编号"] != "A-007" else "A-005"
-    msg = worker.predict(rec2, [target], "本区把车辆报警器算交通噪声", api_name="/dispatch_correct")
+    msg = shown(worker.predict(rec2, [target], "本区把车辆报警器算交通噪声", api_name="/dispatch_correct"))
     assert f"记录 {rec2} 已纠正：{target}" in msg
     _, again, _ = dispatch(worker, "半夜楼下停着的那辆车防盗器老是叫，一响就是十几分钟")
     assert again["matches"][0]["编号"] == target and again["参考的纠正记录"][0]["应派"] == [target]
 
     _, no_fit, rec3 = dispatch(worker, "想问一下福利彩票中了五千块钱去哪里兑奖，要带什么证件")
-    msg = worker.predict(rec3, ["无匹配"], "", api_name="/dispatch_correct")
+    msg = shown(worker.predict(rec3, ["无匹配"], "", api_name="/dispatch_correct"))
     # "corrected" to what it already said is an acceptance: nothing to learn from
     assert msg.endswith(("已确认：无匹配" if no_fit["无匹配"] else "已纠正：无匹配"))
 
