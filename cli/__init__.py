@@ -5,7 +5,7 @@
     cli/users.py    user add/list/role/passwd/remove
     cli/models.py   models assemble/status
     cli/dispatch.py dispatch (12345 工单派单: a ticket, --batch, import, review, export, list)
-    cli/evals.py    eval retrieval/answers/calibrate/dispatch (the eval harness)
+    cli/evals.py    eval retrieval/answers/calibrate/injection/dispatch (the eval harness)
     cli/errors.py   Chinese messages for what goes wrong
 
 Every command but eval acts through the service as SYSTEM_USER, so the CLI and the web app
