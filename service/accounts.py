@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "drill.manage": frozenset({"督导", "管理员"}),
     "visit": frozenset({"社工", "督导", "管理员"}),
     "models": frozenset({"管理员"}),
+    "dispatch": frozenset({"社工", "督导", "管理员"}),
+    "dispatch.manage": frozenset({"督导", "管理员"}),
 }
 
 ACTION_LABELS = {
@@ -55,6 +57,8 @@ ACTION_LABELS = {
     "drill.manage": "管理题库",
     "visit": "填写走访记录",
     "models": "管理本地模型",
+    "dispatch": "12345 工单派单",
+    "dispatch.manage": "导入权责清单或导出派单记录",
 }
 
 MIN_PASSWORD = 6

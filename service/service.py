@@ -30,6 +30,7 @@ from knowledge.types import Hit
 from service import accounts, history, logins
 from service.accounts import User, require
 from service.drills import DrillActions
+from service.dispatch import DispatchActions
 from service.knowledge_bases import KnowledgeBaseActions
 from service.uploads import UploadActions
 from shegong.config import Settings, get_settings
@@ -50,7 +51,7 @@ class _Task:
     message: str = ""
 
 
-class Service(KnowledgeBaseActions, UploadActions, DrillActions):
+class Service(KnowledgeBaseActions, UploadActions, DrillActions, DispatchActions):
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self._library = library

@@ -2,6 +2,7 @@
 
     webapp/ask_tab.py         问答
     webapp/kb_tab.py          知识库 (督导, 管理员)
+    webapp/dispatch_tab.py    派单 (社工 and above; importing a list: 督导 and above)
     webapp/accounts_tab.py    账号 (管理员)
     webapp/my_account_tab.py  我的账号
     webapp/drill_tab.py       练习 (every role: practice, 模拟考试, 错题本, progress)
@@ -22,7 +23,7 @@ from __future__ import annotations
 import gradio as gr
 
 from service import Service
-from webapp import accounts_tab, ask_tab, bank_tab, drill_tab, kb_tab, my_account_tab
+from webapp import accounts_tab, ask_tab, bank_tab, dispatch_tab, drill_tab, kb_tab, my_account_tab
 from webapp import render as ui
 from webapp.common import current_user, guarded
 
@@ -42,6 +43,7 @@ def build_app(svc: Service) -> gr.Blocks:
             drill = drill_tab.build(svc)
             kb = kb_tab.build(svc)
             bank = bank_tab.build(svc)
+            dispatch = dispatch_tab.build(svc)
             accounts = accounts_tab.build(svc)
             my_account_tab.build(svc)
 
@@ -63,10 +65,12 @@ def build_app(svc: Service) -> gr.Blocks:
                 gr.Dropdown(choices=ask_tab.conversation_choices(svc, user), value=""),
                 gr.Dropdown(choices=[kb_tab.AUTO_KB] + names, value=kb_tab.AUTO_KB),
                 gr.Dropdown(choices=[kb_tab.ALL] + names, value=kb_tab.ALL),
+                gr.Tab(visible=user.can("dispatch")),
+                gr.Accordion(visible=user.can("dispatch.manage")),
             )
 
         demo.load(on_load, None, [who, status_line, kb.tab, accounts, drill.tab, bank.tab, bank.gen_kb,
-                                  ask.conversations, kb.upload_kb, kb.filter_kb],
+                                  ask.conversations, kb.upload_kb, kb.filter_kb, dispatch.tab, dispatch.manage],
                   api_visibility="private", concurrency_limit=None)
 
         def refresh_status():
