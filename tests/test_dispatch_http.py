@@ -9,7 +9,6 @@ import pytest
 from gradio_client import Client, handle_file
 
 from appserver import PASSWORD, prepare_home, running_app
-from shegong.config import reset_settings
 
 pytestmark = pytest.mark.integration
 
@@ -20,14 +19,7 @@ ALARM = "小区里停的车半夜防盗报警器一直响，吵得我们整栋�
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, sample_kbs_dir):
     home = tmp_path_factory.mktemp("dispatchhome")
-    prepare_home(home, sample_kbs_dir)
-    with pytest.MonkeyPatch.context() as mp:  # one more role: a 学员 may not dispatch
-        mp.setenv("SHEGONG_HOME", str(home))
-        reset_settings()
-        from service import accounts
-
-        accounts.create_user("xueyuan", PASSWORD, "学员")
-    reset_settings()
+    prepare_home(home, sample_kbs_dir)  # its accounts include a 学员, who may not dispatch
     with running_app(home) as srv:
         yield srv
 
