@@ -1,0 +1,110 @@
+"""Visit records from jottings: extraction, corrections, relative dates, spans, editable risk rules,
+the checker, and a real GGUF model writing the paragraph."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from assistant.visits.checker import check_text, date_values
+from assistant.visits.extract import extract
+from assistant.visits.record import EXTRA, FIELDS
+from assistant.visits.rules import BUNDLED, copy_for_editing, load_rules
+from assistant.visits.writer import make_record
+from shegong.errors import UserError
+
+
+def test_record_from_a_terse_jotting():
+    text = "上周三下午去的 补记 刘德顺 七十九岁 现在一个人 说晚上睡不着 不想吃饭 儿子在深圳 电话139 0000 4521"
+    r = extract(text, dt.date(2026, 3, 12))
+    assert r.subject == "刘德顺" and r.age == 79
+    assert r.visit_time == "2026-03-04 下午"  # 上周三 from Thursday 12 March
+    assert r.method == "入户走访" and r.phones == ["13900004521"]
+    assert r.flags == ["独居", "精神心理异常"] and r.risk == "中"
+    assert r.categories == ["独居老人"]
+    # every field points at the words it came from
+    for key, spans in r.spans.items():
+        assert spans, key
+    assert [text[s:e] for s, e in r.spans["走访对象"]] == ["刘德顺"]
+    assert text[slice(*r.spans["走访时间"][0])] == "上周三下午"
+    assert "儿子在深圳" in [i.text for i in r.basic]
+    data = r.to_json()
+    assert list(data) == FIELDS + EXTRA
+    assert "后续跟进" in data["待补充"] and "走访时间" not in data["待补充"]
+
+
+def test_corrections_replace_what_was_written_first():
+    r = extract("昨天 不对 是前天下午 冯家旺 78 不对 87了 严淑珍 不对 叫严淑贞 电话 135 0000 2260 不对 是135 0000 2206",
+                dt.date(2026, 3, 20))
+    assert r.visit_time == "2026-03-18 下午" and r.subject == "冯家旺" and r.age == 87
+    assert "严淑贞" in r.others and "严淑珍" not in json.dumps(r.to_json(), ensure_ascii=False)
+    assert r.phones == ["13500002206"]
+    assert len(r.corrections) == 4
+
+
+def test_missing_fields_stay_empty_and_are_listed():
+    r = extract("去了 敲门没人应 邻居说好几天没见着了", dt.date(2026, 3, 18))
+    assert r.subject == "" and r.visit_time == "" and r.age is None
+    assert {"走访对象", "年龄", "走访时间"} <= set(r.missing())
+    assert r.flags == ["联系不上"] and r.risk == "中"
+
+
+def test_bad_input_gets_a_chinese_error():
+    with pytest.raises(UserError, match="请先输入"):
+        extract("   ", dt.date(2026, 3, 1))
+    with pytest.raises(UserError, match="太长"):
+        extract("去了" * 1500, dt.date(2026, 3, 1))
+
+
+def test_an_edited_rule_changes_the_risk_level(shegong_home):
+    text = "今天上门 王秀英 72岁 一个人住 降压药快吃完了"
+    assert extract(text, dt.date(2026, 3, 1)).risk == "中"  # 独居 + 药品将尽, not 高龄: two flags
+    path = copy_for_editing()
+    assert path.parent == shegong_home / "visits"
+    edited = path.read_text(encoding="utf-8").replace('"同时" = ["独居", "高龄", "药品将尽"]', '"同时" = ["独居", "药品将尽"]')
+    path.write_text(edited, encoding="utf-8")
+    r = extract(text, dt.date(2026, 3, 1))
+    assert r.risk == "高" and "独居、药品将尽" in r.risk_reasons[0]
+    assert load_rules(BUNDLED).level({"独居", "药品将尽"})[0] == "中"  # the bundled rules are unchanged
+    path.write_text('[["规则"]]\n"等级" = "很高"\n"任一" = ["独居"]\n', encoding="utf-8")
+    with pytest.raises(UserError, match="等级只能写"):
+        extract(text, dt.date(2026, 3, 1))
+    path.write_text('[["规则"]]\n"等级" = "高"\n"任一" = ["孤独"]\n', encoding="utf-8")
+    with pytest.raises(UserError, match="不认识的风险标记“孤独”"):
+        extract(text, dt.date(2026, 3, 1))
+
+
+def test_a_rule_for_one_population_only(tmp_path):
+    rules_file = tmp_path / "r.toml"
+    rules_file.write_text('[["规则"]]\n"等级" = "高"\n"任一" = ["走失风险"]\n"类别" = ["易走失人员"]\n"说明" = "易走失"\n',
+                          encoding="utf-8")
+    rules = load_rules(rules_file)
+    assert rules.level({"走失风险"}, {"易走失人员"})[0] == "高"
+    assert rules.level({"走失风险"}, {"残疾人"})[0] == "低"
+
+
+def test_checker_removes_what_the_jotting_does_not_say():
+    source = "今天上午上门 陈桂英 84岁 一个人住 二甲双胍还剩两三天的 外孙说周末来配 没来"
+    text = ("2026年3月16日上午，社工入户走访了陈桂英。陈桂英今年84岁，每月领取低保800元。她患有糖尿病，"
+            "二甲双胍还剩两三天。王警官也到场。社工计划下周再去。")
+    result = check_text(text, source, date_values("2026-03-16 上午"), {"陈桂英"}, "2026-03-16 上午", plans=False)
+    assert result.text == "2026年3月16日上午，社工入户走访了陈桂英。陈桂英今年84岁。二甲双胍还剩两三天。"
+    removed = " ".join(result.removed_text)
+    for what in ("800", "低保", "糖尿病", "王警官", "下周"):
+        assert what in removed, what
+
+
+@pytest.mark.slow
+def test_a_real_model_writes_the_paragraph_and_it_is_checked(small_llm):
+    text = "今天上午上门 桂花里3栋 陈桂英 84岁 一个人住 二甲双胍还剩两三天的 外孙说周末来配 没来 血糖仪也坏了"
+    r = make_record(text, dt.date(2026, 3, 16), small_llm)
+    assert len(r.narrative) >= 20
+    assert "陈桂英" in r.narrative
+    # whatever the model wrote, what is shown states nothing the jotting does not
+    recheck = check_text(r.narrative, text, date_values(r.visit_time) | {(84.0, "age")}, {"陈桂英"},
+                         " ".join([r.visit_time, *r.flags, *r.categories]), plans=False)
+    assert recheck.removed == []
+    data = r.to_json()
+    assert data["走访记录"] == r.narrative and isinstance(data["已删除的无依据内容"], list)
