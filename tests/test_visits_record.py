@@ -16,6 +16,8 @@ from assistant.visits.writer import make_record
 from shegong.errors import UserError
 
 
+
+@pytest.mark.unit
 def test_record_from_a_terse_jotting():
     text = "上周三下午去的 补记 刘德顺 七十九岁 现在一个人 说晚上睡不着 不想吃饭 儿子在深圳 电话139 0000 4521"
     r = extract(text, dt.date(2026, 3, 12))
@@ -35,6 +37,7 @@ def test_record_from_a_terse_jotting():
     assert "后续跟进" in data["待补充"] and "走访时间" not in data["待补充"]
 
 
+@pytest.mark.unit
 def test_corrections_replace_what_was_written_first():
     r = extract("昨天 不对 是前天下午 冯家旺 78 不对 87了 严淑珍 不对 叫严淑贞 电话 135 0000 2260 不对 是135 0000 2206",
                 dt.date(2026, 3, 20))
@@ -44,6 +47,7 @@ def test_corrections_replace_what_was_written_first():
     assert len(r.corrections) == 4
 
 
+@pytest.mark.unit
 def test_missing_fields_stay_empty_and_are_listed():
     r = extract("去了 敲门没人应 邻居说好几天没见着了", dt.date(2026, 3, 18))
     assert r.subject == "" and r.visit_time == "" and r.age is None
@@ -51,6 +55,7 @@ def test_missing_fields_stay_empty_and_are_listed():
     assert r.flags == ["联系不上"] and r.risk == "中"
 
 
+@pytest.mark.unit
 def test_bad_input_gets_a_chinese_error():
     with pytest.raises(UserError, match="请先输入"):
         extract("   ", dt.date(2026, 3, 1))
@@ -58,6 +63,7 @@ def test_bad_input_gets_a_chinese_error():
         extract("去了" * 1500, dt.date(2026, 3, 1))
 
 
+@pytest.mark.unit
 def test_an_edited_rule_changes_the_risk_level(shegong_home):
     text = "今天上门 王秀英 72岁 一个人住 降压药快吃完了"
     assert extract(text, dt.date(2026, 3, 1)).risk == "中"  # 独居 + 药品将尽, not 高龄: two flags
@@ -76,6 +82,7 @@ def test_an_edited_rule_changes_the_risk_level(shegong_home):
         extract(text, dt.date(2026, 3, 1))
 
 
+@pytest.mark.unit
 def test_a_rule_for_one_population_only(tmp_path):
     rules_file = tmp_path / "r.toml"
     rules_file.write_text('[["规则"]]\n"等级" = "高"\n"任一" = ["走失风险"]\n"类别" = ["易走失人员"]\n"说明" = "易走失"\n',
@@ -85,6 +92,7 @@ def test_a_rule_for_one_population_only(tmp_path):
     assert rules.level({"走失风险"}, {"残疾人"})[0] == "低"
 
 
+@pytest.mark.unit
 def test_checker_removes_what_the_jotting_does_not_say():
     source = "今天上午上门 陈桂英 84岁 一个人住 二甲双胍还剩两三天的 外孙说周末来配 没来"
     text = ("2026年3月16日上午，社工入户走访了陈桂英。陈桂英今年84岁，每月领取低保800元。她患有糖尿病，"

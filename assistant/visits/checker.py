@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.visits import lexicon as lx
+from assistant.visits.names import find_names
 from assistant.visits.numbers import numbers, quantities_in, values_in
 
 CLAUSE = re.compile(r"[^，,。；;！!？?\n]+[，,。；;！!？?\n]*")
@@ -46,8 +47,6 @@ def unsupported_in(clause: str, source: str, allowed: set[tuple[float, str | Non
     kind None supports any unit (a bare "81" in a jotting, a derived date's parts). ``derived``: text the
     record derived from the jotting (the resolved visit time "2026-03-04 下午"). ``plans``: whether the
     jotting states a follow-up at all (if not, "社工计划下周再访" is invented)."""
-    from assistant.visits.extract import find_names
-
     reasons = []
     source_digits = _squeeze(source)
     bare = {v for v, kind in allowed if kind is None}
