@@ -56,6 +56,41 @@ def test_missing_fields_stay_empty_and_are_listed():
 
 
 @pytest.mark.unit
+def test_no_population_stated_leaves_the_category_empty_not_other():
+    """Nothing points to a population: 对象类别 stays empty and is listed under 待补充, never guessed as 其他."""
+    r = extract("今天上门 钟明 47 离婚后一个人 失业半年 找了个临时工", dt.date(2026, 4, 16))
+    assert r.subject == "钟明" and r.categories == []
+    assert "对象类别" in r.to_json()["待补充"] and r.to_json()["对象类别"] == []
+    # a group the list does not name is 其他; a named one is itself
+    assert extract("社区矫正 孟凡 32岁 上门看了", dt.date(2026, 3, 30)).categories == ["其他"]
+    assert extract("入户 袁淑芬 七十八 一个人 低保", dt.date(2026, 6, 5)).categories == ["独居老人", "低保对象"]
+
+
+@pytest.mark.unit
+def test_how_grid_workers_write_the_signs():
+    """Phrasings beyond the first 40 jottings: each raises its flag (and no more)."""
+    day = dt.date(2026, 5, 20)
+    cases = {
+        "上礼拜在卫生间滑倒了 手腕肿 没去拍片": {"跌倒受伤", "身体不适未就医"},
+        "胰岛素就剩一支了": {"药品将尽"},
+        "前几天自己开门出去 在小区门口被保安拦下了": {"走失风险", "近期走失"},
+        "灶上的锅烧干了两回": {"居住安全隐患"},
+        "这个月房租还没交": {"经济困难"},
+        "说有人在他家装了监听": {"精神心理异常"},
+        "孩子这几天住在隔壁 邻居帮忙管饭": {"监护缺失"},
+        "妈妈说最近在家摔东西": set(),
+    }
+    for text, flags in cases.items():
+        assert set(extract(text, day).flags) == flags, text
+    # an old man alone at home is living alone; a grandson who comes at weekends does not make it 监护缺失
+    r = extract("陈爷爷 88 老伴住院了 他一个人在家 孙子说周末来装", day)
+    assert {"独居", "高龄"} <= set(r.flags) and "监护缺失" not in r.flags
+    # the caller is not the person visited; the age at the second mention is theirs
+    r = extract("潘小红说她妈 潘桂香 在家摔了 起不来 潘桂香 81 平时一个人住", day)
+    assert r.subject == "潘桂香" and r.age == 81 and r.risk == "高"
+
+
+@pytest.mark.unit
 def test_bad_input_gets_a_chinese_error():
     with pytest.raises(UserError, match="请先输入"):
         extract("   ", dt.date(2026, 3, 1))

@@ -25,6 +25,7 @@ MAX_JOTTING_CHARS = 2000
 FOLLOW_UP = r"约了|下次|改天|到时候再|再去|再来|再上门|再看|回头再|过两天再|下周再|跟进|复访|回访一下|(?:明天|后天|下周|月底).{0,6}(?:让|去|来)"
 MEASURE = (r"给了|已联系|联系了|已经联系|调解|介绍|帮(?:[她他忙]|[\u4e00-\u9fff]{2,3})?办|送了?.{0,2}通知|装了|安装了|已(?:经)?(?:上报|报|申请|办|通知|登记|转介)|"
            r"申请的|申请了|批了|跟(?:他|她|他们|家属)说了|告知|提醒|劝|留了(?:电话|联系方式)|登记一下|登记了|报了|协助")
+REPORTS = r"说|反映|打电话|来电|打来"
 NEED = r"(?<![不没])想(?!不开)|希望|申请|问能不能|问能否|问可不可以|需要(?!的)|要求|要(?:改|换|办|申请|求)|盼着|急需"
 
 
@@ -116,6 +117,12 @@ def extract(jotting: str, visit_date: dt.date | None = None, rules: RuleSet | No
         later = [n for n in people[1:4] if n.kind == "full" and subject.text[:2].strip("老小")[:1] in n.text[:1]]
         if later:
             subject = later[0]
+    if subject is not None and re.match(REPORTS, text[subject.end:subject.end + 4]):
+        # 潘小红说她妈 潘桂香 在家摔了: the one who called or told is not the one the visit is about
+        about = [n for n in names if n.kind == "full" and not n.companion and n.start > subject.end
+                 and n.text != subject.text]
+        if about:
+            subject = about[0]
     if subject is None:
         relatives = [n for n in names if n.kind == "full" and not n.companion]
         subject = relatives[0] if relatives else None
@@ -127,13 +134,17 @@ def extract(jotting: str, visit_date: dt.date | None = None, rules: RuleSet | No
                                        and not (subject and n.text[:1] == record.subject[:1] and n.kind == "honorific")))
     name_spans = [(n.start, n.end) for n in names if n.kind != "household"]
 
-    # age: a piece near the person's name
+    # the age is written near the name, at its first mention or a later one (… 潘桂香 81 平时一个人住)
+    mentions = [n for n in names if subject is not None and n.text == subject.text] if subject is not None else []
+    windows = []
+    for mention in mentions:
+        idx = next(i for i, p in enumerate(live) if p.start <= mention.start < p.end)
+        windows += [(p, mention) for p in live[idx:idx + 5]]
     if subject is not None:
-        idx = next(i for i, p in enumerate(live) if p.start <= subject.start < p.end)
         surname = subject.text.lstrip("老小")[:1]
-        for p in live[idx:idx + 5]:
-            rest = Piece(text[max(p.start, subject.end):p.end], max(p.start, subject.end), p.end) \
-                if p.start <= subject.start < p.end else p
+        for p, mention in windows:
+            rest = Piece(text[max(p.start, mention.end):p.end], max(p.start, mention.end), p.end) \
+                if p.start <= mention.start < p.end else p
             age = _age_of(rest, surname)
             if age is not None:
                 record.age = age
@@ -150,7 +161,8 @@ def extract(jotting: str, visit_date: dt.date | None = None, rules: RuleSet | No
     if time_span:
         record.spans["走访时间"] = [time_span]
         rest = text[time_span[1]:time_piece.end] if time_piece is not None else ""
-        if time_piece is not None and re.fullmatch(rf"(?:{VISIT_VERB}|去看|去看的|去的|看的|上门看了|上门)?的?", rest):
+        clock = re.search(r"[点时:：]", text[time_span[0]:time_span[1]])  # 十点多 is kept as written
+        if time_piece is not None and not clock and re.fullmatch(rf"(?:{VISIT_VERB}|去看|去看的|去的|看的|上门看了|上门)?的?", rest):
             time_piece.used = True  # 今天上午上门: all it says is in 走访时间 and 走访方式
     record.method, method_pieces = visit_method(pieces)
     if method_pieces:

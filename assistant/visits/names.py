@@ -37,6 +37,10 @@ def _common_word(word: str) -> bool:
     return tag is not None and not tag.startswith("nr")
 
 
+# Where a person is placed right before their name: 一楼蒋大妈, 402曹大妈, 对门王阿姨
+PLACE_BEFORE = r"楼|层|户|室|栋|单元|隔壁|对门|楼上|楼下"
+
+
 @dataclass
 class Name:
     text: str
@@ -78,10 +82,12 @@ def find_names(text: str, start: int = 0, end: int | None = None) -> list[Name]:
 
     for m in honorific.finditer(seg):
         if m.start() and re.match(r"[\u4e00-\u9fff]", seg[m.start() - 1]) and not re.search(
-                rf"(?:去|给|帮|看|找|叫|是|住|和|跟|{lx.RELATION}|\d)$", seg[:m.start()]):
+                rf"(?:去|给|帮|看|找|叫|是|住|和|跟|说|问|反映|{lx.RELATION}|{PLACE_BEFORE}|\d)$", seg[:m.start()]):
             continue  # 周阿姨 inside a longer word is still a name; 邻居王大妈 too; 大姑妈 is not
         add(m.start(), m.end(), "honorific")
     for m in old.finditer(seg):
+        add(m.start(), m.end(), "honorific")
+    for m in re.finditer(rf"(?<![\u4e00-\u9fff])老[{sur}]头", seg):  # 老杨头
         add(m.start(), m.end(), "honorific")
     for m in re.finditer(r"(?<![\u4e00-\u9fff])小([\u4e00-\u9fff])(?![\u4e00-\u9fff])", seg):
         if not _common_word(m.group(0)) and m.group(1) not in lx.NOT_GIVEN:
@@ -104,12 +110,17 @@ def find_names(text: str, start: int = 0, end: int | None = None) -> list[Name]:
                 continue
             cand = seg[s:e]
             given = cand[1:]
-            if any(c in lx.NOT_GIVEN for c in given) or not re.fullmatch(r"[\u4e00-\u9fff]+", given) \
-                    or cand.endswith("家"):
+            # a name written on its own (杨有田, 王来福) may have characters that elsewhere end a name
+            alone = s == 0 and e == len(seg)
+            if any(c in lx.NOT_GIVEN and not (alone and c in lx.GIVEN_ALONE) for c in given) \
+                    or not re.fullmatch(r"[\u4e00-\u9fff]+", given) or cand.endswith("家"):
                 continue
-            if _common_word(cand) or (length == 3 and _common_word(cand[:2])):
-                continue  # 周末, 高血压; 上次记的 starts with the word 上次
-            if any(s < ts < e < te for ts, te in tokens):
+            if re.match(r"[着了过]", seg[e:e + 1]):
+                continue  # 门开着: a verb, not a name
+            visited_home = length == 3 and seg[e:e + 1] == "家" and re.search(r"(?:去|到|在|住)$", seg[:s])
+            if (_common_word(cand) and not visited_home) or (length == 3 and _common_word(cand[:2])):
+                continue  # 周末, 高血压; 上次记的 starts with the word 上次; but 去马建国家 is a visit
+            if any(s < ts < e < te and not (te == e + 1 and seg[e] == "家") for ts, te in tokens):
                 continue  # the name would end inside a word that starts within it (魏磊|现在)
             if re.match(r"里|路|街|巷|村|小区|楼|栋|苑|园|院|厂|宿舍|社区|公寓|新村|花园", seg[e:]):
                 continue  # 桂花里, 幸福路: a place

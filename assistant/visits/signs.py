@@ -46,9 +46,10 @@ def visit_time(pieces: list[Piece], jotting: str, visit_date: dt.date) -> tuple[
 
 # ---------------------------------------------------------------- method
 HOME_VISIT = (r"入户|上门|去的|去了|去看|去家|去[\u4e00-\u9fff]{1,5}家|第.次来|来了一趟|走了一趟|走一趟|敲门|看望|"
-              r"给[\u4e00-\u9fff]{1,6}家送|^(?:今早|今晨|今天|昨天|前天|大前天|早上|上午|下午|晚上|傍晚)去$|送了?.{0,3}(?:通知|东西|物资|米|油)|家访")
-PHONE_VISIT = r"电话(?:问|回访|联系|了解|沟通|里说|走访)|打电话问|打了个电话|视频(?:问|回访)"
-FUTURE = r"再|下次|改天|到时候|回头|约了|过两天|明天|下周"
+              r"给[\u4e00-\u9fff]{1,6}家送|^(?:今早|今晨|今天|昨天|前天|大前天|早上|上午|下午|晚上|傍晚)去$|送了?.{0,6}(?:通知|东西|物资|米|油)|家访|"
+              r"敲了.{0,3}门|赶过去|到(?:他|她)家")
+PHONE_VISIT = r"电话(?:问|回访|联系|了解|沟通|里说|走访|打了)|打电话问|打了个电话|视频(?:问|回访)|^电话$"
+FUTURE = r"再|下次|改天|到时候|回头|约了|过两天|明天|下周|准备|打算|计划"
 
 
 def visit_method(pieces: list[Piece]) -> tuple[str, list[Piece]]:
@@ -90,9 +91,10 @@ def find_flags(pieces: list[Piece], age: int | None, birth_age: int | None, subj
         out["联系不上"] = [p for p in out["联系不上"] if not re.search(r"有人应|有人开门|接了", p.text)]
         if not out["联系不上"]:
             del out["联系不上"]
-    # 一个人照顾/伺候 someone is a carer's load, not living alone
+    # 一个人照顾/伺候 someone is a carer's load, not living alone; a child alone at home is 监护缺失
     if "独居" in out:
-        out["独居"] = [p for p in out["独居"] if not re.search(r"一个人(?:照顾|伺候|带|扛|拉扯)", p.text)]
+        out["独居"] = [p for p in out["独居"] if not re.search(r"一个人(?:照顾|伺候|带|扛|拉扯)", p.text)
+                     and not ((subject_child or re.search(lx.CHILD, p.text)) and re.search(r"在家", p.text))]
         if not out["独居"]:
             del out["独居"]
     # 高龄: the person's stated age, an age read from their ID number, or an old-age allowance
@@ -112,17 +114,22 @@ def find_flags(pieces: list[Piece], age: int | None, birth_age: int | None, subj
         if re.search(lx.WANDERING, p.text) and not re.search(lx.OLD_TIME, p.text):
             hit("近期走失", p)
             hit("走失风险", p)
-    # 监护缺失: a child left with no adult who can care for them
-    if subject_child or any(re.search(lx.CHILD, p.text) for p in live):
-        for p in live:
-            if re.search(lx.ALONE_AT_HOME, p.text):
-                hit("监护缺失", p)
+    # 监护缺失: a child left with no adult who can care for them (the child visited, or one named with it:
+    # 孩子现在一个人在家; an old man alone at home whose grandson comes at weekends is not)
+    for p in live:
+        if re.search(lx.ALONE_AT_HOME, p.text) and (subject_child or re.search(lx.CHILD, p.text)):
+            hit("监护缺失", p)
+    # 对着窗户骂: talking at no one is a sign of illness, not a quarrel
+    if "矛盾纠纷" in out:
+        out["矛盾纠纷"] = [p for p in out["矛盾纠纷"] if not re.search(r"(?:对着|冲着).{0,6}(?:骂|喊)", p.text)]
+        if not out["矛盾纠纷"]:
+            del out["矛盾纠纷"]
     return {f: out[f] for f in lx.FLAGS if f in out}
 
 
-
 def categories_of(text: str, age: int | None, flags: set[str], subject_child: bool) -> list[str]:
-    """The populations the person belongs to. One main group (the most specific), plus 低保对象."""
+    """The populations the person belongs to. One main group (the most specific), plus 低保对象. Empty when
+    nothing in the jotting points to a population: the field goes to 待补充, never guessed as 其他."""
     has = {cat: bool(re.search(pattern, text)) for cat, pattern in lx.CATEGORY_PATTERNS.items()}
     elder = (age is not None and age >= 60) or bool(re.search(lx.ELDER_WORDS, text)) or "高龄" in flags
     if subject_child:
@@ -130,11 +137,12 @@ def categories_of(text: str, age: int | None, flags: set[str], subject_child: bo
             return ["困境儿童"]
         if has["留守儿童"]:
             return ["留守儿童"]
-        return ["困境儿童"] if has["困难家庭"] else ["其他"]
+        if has["困难家庭"]:
+            return ["困境儿童"]
     main = ""
     if has["孤寡老人"] and elder:
         main = "孤寡老人"
-    elif has["易走失人员"]:
+    elif has["易走失人员"] or flags & {"走失风险", "近期走失"}:
         main = "易走失人员"
     elif "独居" in flags and elder:
         main = "独居老人"
@@ -151,4 +159,6 @@ def categories_of(text: str, age: int | None, flags: set[str], subject_child: bo
         cats.append("低保对象")
     if not cats and (has["困难家庭"] or "经济困难" in flags):
         cats.append("困难家庭")
-    return cats or ["其他"]
+    if not cats and re.search(lx.OTHER_GROUPS, text):
+        cats.append("其他")  # a group the list does not name (社区矫正, 孕产妇…); nothing at all stays empty
+    return cats
