@@ -2,6 +2,7 @@
 
     service/service.py          Service: start-up jobs, asking, searching, conversations, accounts, models
     service/knowledge_bases.py  its knowledge-base actions (one routing of files to KBs)
+    service/visits.py           visit records, the resident ledger, exports, the annual summary (by community)
     service/accounts.py         local accounts, roles and what each role may do (``require``)
     service/history.py          conversations and feedback
     service/appdb.py            the app's own database, $SHEGONG_HOME/app.sqlite

@@ -1,8 +1,8 @@
 """Local accounts and roles (stored in ``$SHEGONG_HOME/app.sqlite``; passwords hashed with Argon2).
 
 Roles:
-    社工    asks questions (visit records later)
-    督导    asks, manages the knowledge bases, reviews generated questions
+    社工    asks questions, writes visit records, queries the ledger of their community
+    督导    asks, manages the knowledge bases, reviews generated questions, imports resident rosters
     学员    drills (later), may ask
     管理员  manages accounts, and may do everything
 
@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "review": frozenset({"督导", "管理员"}),
     "drill": ALL_ROLES,
     "visit": frozenset({"社工", "督导", "管理员"}),
+    "visit.roster": frozenset({"督导", "管理员"}),
     "models": frozenset({"管理员"}),
 }
 
@@ -48,7 +49,8 @@ ACTION_LABELS = {
     "feedback": "评价回答",
     "review": "审核生成的题目",
     "drill": "题库训练",
-    "visit": "填写走访记录",
+    "visit": "填写走访记录、查看台账和年度总结",
+    "visit.roster": "导入居民花名册、修改风险规则",
     "models": "管理本地模型",
 }
 

@@ -130,3 +130,18 @@ class VisitRecord:
     def summary_line(self) -> str:
         """One line for lists and logs (no phone or ID number)."""
         return f"{self.subject or '（未写对象）'} {self.visit_time or self.visit_date.isoformat()} 风险{self.risk}"
+
+
+def missing_in(data: dict) -> list[str]:
+    """待补充 of a record's JSON as edited by hand (the same fields ``VisitRecord.missing`` lists)."""
+    subject = data.get("走访对象") or {}
+    out = [name for name, value in (("走访对象", subject.get("姓名")), ("年龄", subject.get("年龄") is not None),
+                                    ("联系电话", subject.get("联系电话")), ("对象类别", data.get("对象类别")),
+                                    ("走访时间", data.get("走访时间")), ("走访方式", data.get("走访方式")),
+                                    ("后续跟进", data.get("后续跟进"))) if not value]
+    follow = data.get("后续跟进") or []
+    if any(not f.get("负责人") for f in follow):
+        out.append("后续跟进的负责人")
+    if any(not f.get("期限") for f in follow):
+        out.append("后续跟进的期限")
+    return out
