@@ -4,7 +4,8 @@
     cli/asking.py   search, ask
     cli/users.py    user add/list/role/passwd/remove
     cli/models.py   models assemble/status
-    cli/evals.py    eval retrieval/answers/calibrate (the eval harness)
+    cli/visits.py   visit-note, visit-rules, summary, ledger import/query/visits/resolve/export/community
+    cli/evals.py    eval retrieval/answers/calibrate/visits (the eval harness)
     cli/errors.py   Chinese messages for what goes wrong
 
 Every command but eval acts through the service as SYSTEM_USER, so the CLI and the web app
@@ -19,7 +20,7 @@ import sys
 
 import typer
 
-from cli import asking, kbs, users
+from cli import asking, kbs, users, visits
 from cli.errors import explain, usage_error
 from cli.evals import eval_app
 from cli.models import models_app
@@ -36,6 +37,10 @@ app.add_typer(kbs.laws_app, name="laws")
 app.add_typer(eval_app, name="eval")
 app.add_typer(models_app, name="models")
 app.add_typer(users.user_app, name="user")
+app.command("visit-note")(visits.visit_note)
+app.command("visit-rules")(visits.visit_rules)
+app.command()(visits.summary)
+app.add_typer(visits.ledger_app, name="ledger")
 
 
 @app.command("app")

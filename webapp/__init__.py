@@ -4,6 +4,9 @@
     webapp/kb_tab.py          知识库 (督导, 管理员)
     webapp/accounts_tab.py    账号 (管理员)
     webapp/my_account_tab.py  我的账号
+    webapp/visits_tab.py      走访 (社工 and above): jotting -> record, highlighted sources, edit, save
+    webapp/ledger_tab.py      台账: queries, exports, roster import, an account's community
+    webapp/summary_tab.py     总结: a year's statistics, charts, the checked narrative, the Word file
     webapp/render.py          answers, source cards, ingest results as HTML
     webapp/common.py          the signed-in user, Chinese error messages
     webapp/launch.py          sign-in, first-run admin, launching (``python -m webapp``, ``shegong app``)
@@ -19,7 +22,7 @@ from __future__ import annotations
 import gradio as gr
 
 from service import Service
-from webapp import accounts_tab, ask_tab, kb_tab, my_account_tab
+from webapp import accounts_tab, ask_tab, kb_tab, ledger_tab, my_account_tab, summary_tab, visits_tab
 from webapp import render as ui
 from webapp.common import current_user, guarded
 
@@ -35,6 +38,9 @@ def build_app(svc: Service) -> gr.Blocks:
         timer = gr.Timer(4)
         with gr.Tabs():
             ask = ask_tab.build(svc)
+            visits = visits_tab.build(svc)
+            ledger = ledger_tab.build(svc)
+            summary = summary_tab.build(svc)
             kb = kb_tab.build(svc)
             accounts = accounts_tab.build(svc)
             my_account_tab.build(svc)
@@ -56,6 +62,21 @@ def build_app(svc: Service) -> gr.Blocks:
             )
 
         demo.load(on_load, None, [who, status_line, kb.tab, accounts, ask.conversations, kb.upload_kb, kb.filter_kb],
+                  api_visibility="private", concurrency_limit=None)
+
+        @guarded
+        def on_load_visits(request: gr.Request):
+            """The 走访, 台账 and 总结 tabs for 社工 and above; a 管理员 (no fixed community) names one."""
+            user = current_user(svc, request)
+            ok = user.can("visit")
+            admin = ok and user.role == "管理员"
+            return (gr.Tab(visible=ok), gr.Tab(visible=ok), gr.Tab(visible=ok),
+                    ledger_tab.community_line(svc, user) if ok else "",
+                    gr.Accordion(visible=user.can("visit.roster")), gr.Accordion(visible=user.can("accounts")),
+                    *(gr.Textbox(visible=admin) for _ in range(3)))
+
+        demo.load(on_load_visits, None, [visits.tab, ledger.tab, summary.tab, ledger.mine, ledger.roster,
+                                         ledger.accounts, visits.community, ledger.community, summary.community],
                   api_visibility="private", concurrency_limit=None)
 
         def refresh_status():

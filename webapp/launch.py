@@ -10,6 +10,7 @@ from shegong.config import get_settings
 from shegong.logs import setup_logging
 from webapp import build_app
 from webapp import render as ui
+from webapp import visits_view
 from webapp.login_page import ChinesePages
 
 AUTH_MESSAGE = "请使用社工助手账号登录。首次使用时，管理员密码见启动窗口或数据目录中的「初始管理员密码.txt」。"
@@ -55,7 +56,7 @@ def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **k
         max_file_size=f"{max(settings.max_upload_mb * 10, 1024)}mb",
         footer_links=[],
         theme=gr.themes.Soft(),
-        css=ui.CSS,
+        css=ui.CSS + visits_view.CSS,
         head=ui.TOAST_HEAD,
         prevent_thread_lock=prevent_thread_lock,
         quiet=False,
