@@ -79,6 +79,11 @@ def test_how_grid_workers_write_the_signs():
         "说有人在他家装了监听": {"精神心理异常"},
         "孩子这几天住在隔壁 邻居帮忙管饭": {"监护缺失"},
         "妈妈说最近在家摔东西": set(),
+        "3号上午 李翠兰 快90了 一个人住老平房": {"独居", "高龄"},
+        "出去遛弯到现在没回来 有点糊涂": {"走失风险", "近期走失"},
+        "总说拖累孩子 不想治了": {"自伤自杀风险"},
+        "好久没交水电费了": {"经济困难"},
+        "前天下楼梯踩空了 额头磕了个包 没去医院": {"跌倒受伤", "身体不适未就医"},
     }
     for text, flags in cases.items():
         assert set(extract(text, day).flags) == flags, text
@@ -88,6 +93,9 @@ def test_how_grid_workers_write_the_signs():
     # the caller is not the person visited; the age at the second mention is theirs
     r = extract("潘小红说她妈 潘桂香 在家摔了 起不来 潘桂香 81 平时一个人住", day)
     assert r.subject == "潘桂香" and r.age == 81 and r.risk == "高"
+    # a full name after 李婶 is the person; a name written alone may have a character that is also a word
+    assert extract("3号上午 李婶 李翠兰 快90了", day).subject == "李翠兰"
+    assert extract("入户 残疾人 范志刚 40 左腿截肢", day).subject == "范志刚"
 
 
 @pytest.mark.unit

@@ -89,7 +89,7 @@ def find_names(text: str, start: int = 0, end: int | None = None) -> list[Name]:
         add(m.start(), m.end(), "honorific")
     for m in re.finditer(rf"(?<![\u4e00-\u9fff])老[{sur}]头", seg):  # 老杨头
         add(m.start(), m.end(), "honorific")
-    for m in re.finditer(r"(?<![\u4e00-\u9fff])小([\u4e00-\u9fff])(?![\u4e00-\u9fff])", seg):
+    for m in re.finditer(r"(?:(?<![\u4e00-\u9fff])|(?<=叫|是))小([\u4e00-\u9fff])(?![\u4e00-\u9fff])", seg):
         if not _common_word(m.group(0)) and m.group(1) not in lx.NOT_GIVEN:
             add(m.start(), m.end(), "nickname")
     for m in re.finditer(rf"(?:{lx.COMPANION})(小[{sur}])", seg):
@@ -118,7 +118,7 @@ def find_names(text: str, start: int = 0, end: int | None = None) -> list[Name]:
             if re.match(r"[着了过]", seg[e:e + 1]):
                 continue  # 门开着: a verb, not a name
             visited_home = length == 3 and seg[e:e + 1] == "家" and re.search(r"(?:去|到|在|住)$", seg[:s])
-            if (_common_word(cand) and not visited_home) or (length == 3 and _common_word(cand[:2])):
+            if (_common_word(cand) and not visited_home) or (length == 3 and not alone and _common_word(cand[:2])):
                 continue  # 周末, 高血压; 上次记的 starts with the word 上次; but 去马建国家 is a visit
             if any(s < ts < e < te and not (te == e + 1 and seg[e] == "家") for ts, te in tokens):
                 continue  # the name would end inside a word that starts within it (魏磊|现在)

@@ -11,7 +11,7 @@ from assistant.visits.pieces import NO_CONTENT, Piece
 
 PERIODS = [("上午", r"上午|早上|早晨|今早|今晨|一早|清早"), ("中午", r"中午"), ("下午", r"下午"), ("傍晚", r"傍晚"),
            ("晚上", r"晚上|夜里|夜间|晚间|半夜")]
-VISIT_VERB = r"(?:去|上门|入户|走访|回访|访视|来|看了|看望|过去|给[\u4e00-\u9fff]{1,6}送)"
+VISIT_VERB = r"(?:去|上门|入户|走访|回访|访视|来|看了|看望|过去|电话|打电话|给[\u4e00-\u9fff]{1,6}送)"
 
 
 def _period(text: str) -> str:
@@ -101,7 +101,7 @@ def find_flags(pieces: list[Piece], age: int | None, birth_age: int | None, subj
     if (age is not None and age >= 80) or (birth_age is not None and birth_age >= 80):
         out.setdefault("高龄", [])
     for p in live:
-        if re.search(lx.SUBSIDY_FOR_AGE, p.text):
+        if re.search(lx.SUBSIDY_FOR_AGE, p.text) or re.search(lx.NEARLY_OLD, p.text):
             hit("高龄", p)
     # 身体不适未就医: a symptom and, anywhere in the note, that no doctor was seen
     symptoms = [p for p in live if re.search(lx.SYMPTOM, p.text) and not _negated(p.text, re.search(lx.SYMPTOM, p.text).start(), "x")]
