@@ -55,10 +55,12 @@ def evaluate(items: list[dict], llm, rules) -> dict:
     fields = {k: [0, 0] for k in ("走访对象", "年龄", "对象类别", "走访时间", "走访方式")}
     missing_total = missing_found = 0
     invented, removed_by_checker, times, misses = [], 0, [], []
-    for item in items:
+    for i, item in enumerate(items, 1):
         t = time.perf_counter()
         record = make_record(item["jotting"], dt.date.fromisoformat(item["visit_date"]), llm, rules)
         times.append(time.perf_counter() - t)
+        if llm is not None:  # a model run takes a while: say where it is
+            print(f"  {item['id']} ({i}/{len(items)}) {times[-1]:.1f}s", file=sys.stderr, flush=True)
         blob = json.dumps(record.to_json(), ensure_ascii=False)
         lost = [group for group in item["facts"] if not any(alt in blob for alt in group)]
         facts_total += len(item["facts"])
