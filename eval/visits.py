@@ -130,9 +130,15 @@ def report(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def run(llm=None, sets: dict[str, Path] | None = None, rules_path: Path | None = None) -> dict:
+def run(llm=None, sets: dict[str, Path] | None = None, rules_path: Path | None = None, done=None) -> dict:
+    """``done(results so far)`` is called after each set (a model run is long: what is done is kept)."""
     rules = load_rules(rules_path or BUNDLED)  # the published rules, whatever a supervisor changed locally
-    return {name: evaluate(load_jsonl(path), llm, rules) for name, path in (sets or SETS).items()}
+    results = {}
+    for name, path in (sets or SETS).items():
+        results[name] = evaluate(load_jsonl(path), llm, rules)
+        if done:
+            done(results)
+    return results
 
 
 def main(model: str = "qwen2.5-coder-1.5b", out: Path | None = None, sets: list[str] | None = None) -> dict:
@@ -144,15 +150,18 @@ def main(model: str = "qwen2.5-coder-1.5b", out: Path | None = None, sets: list[
 
         llm = make_llm(get_settings().model_copy(update={"llm_backend": "llama_cpp", "llm_default_model": model}))
     print(f"模型：{getattr(llm, 'name', '无（段落由字段拼成）')}", file=sys.stderr)
-    chosen = {name: path for name, path in SETS.items() if not sets or name in sets}
-    results = run(llm, chosen)
+    chosen = {name: SETS[name] for name in (sets or SETS)}  # in the order asked for
+
+    def save(results: dict) -> None:
+        if out:
+            Path(out).write_text(json.dumps({"model": getattr(llm, "name", None), "results": results},
+                                            ensure_ascii=False, indent=1), encoding="utf-8")
+
+    results = run(llm, chosen, done=save)
     print(report(results))
     for name, r in results.items():
         if r["invented"]:
             print(f"\n{name} 无依据事实：\n  " + "\n  ".join(r["invented"]))
-    if out:
-        Path(out).write_text(json.dumps({"model": getattr(llm, "name", None), "results": results},
-                                        ensure_ascii=False, indent=1), encoding="utf-8")
     return results
 
 
