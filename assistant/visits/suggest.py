@@ -88,7 +88,10 @@ def suggest(record: VisitRecord, search, per_query: int = 1) -> list[Suggestion]
 
     for reason, query in queries_for(record):
         take(reason, search(query, per_query + 2, POLICY_TYPES), False)
-    situation = "；".join(i.text for i in record.problems + record.needs) or "；".join(i.text for i in record.basic)
+    # the case nearest to who was visited and what was found (the populations and flags keep an old man's low
+    # mood from matching a child left alone)
+    found_words = "；".join(i.text for i in record.problems + record.needs) or "；".join(i.text for i in record.basic)
+    situation = " ".join([*record.categories, *record.flags, found_words]).strip()
     if situation:
         take("相似案例", search(situation, 3, ["case"]), True)
     return found
