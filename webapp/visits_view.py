@@ -110,10 +110,10 @@ def form_to_json(rows, base: dict) -> dict:
     """The edited form back to the record's JSON (fields the form does not show are kept from ``base``)."""
     from shegong.errors import UserError
 
-    if hasattr(rows, "values"):  # a pandas DataFrame
-        rows = rows.values.tolist()
-    if isinstance(rows, dict):  # the API's {"headers", "data"}
+    if isinstance(rows, dict):  # {"headers", "data"}
         rows = rows.get("data") or []
+    elif hasattr(rows, "to_numpy"):  # the pandas DataFrame Gradio hands a handler
+        rows = rows.to_numpy().tolist()
     values = {str(r[0]).strip(): "" if r[1] is None else str(r[1]).strip() for r in rows if r and len(r) >= 2}
     data = {k: v for k, v in base.items() if k not in ("待补充", "已删除的无依据内容")}
     age = values.get("年龄", "")
