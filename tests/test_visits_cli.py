@@ -56,6 +56,11 @@ def test_ledger_and_summary_from_the_command_line(shegong_home, tmp_path):
     assert [row[0] for row in json.loads(query.stdout)["行"]] == []  # visited in March: within the year
     query = shegong(shegong_home, "ledger", "query", "两个月没走访的独居老人", "--today", "2026-12-20", "--json")
     assert [row[0] for row in json.loads(query.stdout)["行"]] == ["刘德顺"]
+    shegong(shegong_home, "user", "add", "wangfang", "--role", "社工", "--password", "secret-123")
+    assert "所属社区：和平社区" in shegong(shegong_home, "ledger", "community", "wangfang", "和平社区").stdout
+    from service import Service, accounts
+
+    assert Service().user_community(accounts.get_user("wangfang")) == "和平社区"
     docx = tmp_path / "总结.docx"
     summary = shegong(shegong_home, "summary", "--year", "2026", "--docx", str(docx), "--json")
     data = json.loads(summary.stdout)
