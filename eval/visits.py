@@ -59,8 +59,6 @@ def evaluate(items: list[dict], llm, rules) -> dict:
         t = time.perf_counter()
         record = make_record(item["jotting"], dt.date.fromisoformat(item["visit_date"]), llm, rules)
         times.append(time.perf_counter() - t)
-        if llm is not None:  # a model run takes a while: say where it is
-            print(f"  {item['id']} ({i}/{len(items)}) {times[-1]:.1f}s", file=sys.stderr, flush=True)
         blob = json.dumps(record.to_json(), ensure_ascii=False)
         lost = [group for group in item["facts"] if not any(alt in blob for alt in group)]
         facts_total += len(item["facts"])
@@ -87,6 +85,9 @@ def evaluate(items: list[dict], llm, rules) -> dict:
         bad = invented_in(record) + [f"陷阱词“{t}”" for t in traps_in(record, item.get("traps", []))]
         invented += [f"{item['id']}: {b}" for b in bad]
         removed_by_checker += len(record.removed)
+        if llm is not None:  # a model run takes a while: say where it is, and how each note went
+            print(f"  {item['id']} ({i}/{len(items)}) {times[-1]:.1f}s facts {len(item['facts']) - len(lost)}/"
+                  f"{len(item['facts'])} invented {len(bad)} removed {len(record.removed)}", file=sys.stderr, flush=True)
         if lost or bad or wrong or got != want or record.risk != item["risk"]:
             misses.append({"id": item["id"], "lost_facts": lost, "invented": bad, "wrong_fields": wrong,
                            "flags_extra": sorted(got - want), "flags_missed": sorted(want - got),
