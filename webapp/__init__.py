@@ -38,10 +38,10 @@ def build_app(svc: Service) -> gr.Blocks:
         timer = gr.Timer(4)
         with gr.Tabs():
             ask = ask_tab.build(svc)
+            kb = kb_tab.build(svc)  # second, as before the visit tabs: on a phone the tabs past the width fold away
             visits = visits_tab.build(svc)
             ledger = ledger_tab.build(svc)
             summary = summary_tab.build(svc)
-            kb = kb_tab.build(svc)
             accounts = accounts_tab.build(svc)
             my_account_tab.build(svc)
 
