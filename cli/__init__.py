@@ -5,7 +5,7 @@
     cli/users.py    user add/list/role/passwd/remove
     cli/models.py   models assemble/status
     cli/visits.py   visit-note, visit-rules, summary, ledger import/query/visits/resolve/export/community
-    cli/evals.py    eval retrieval/answers/calibrate/visits (the eval harness)
+    cli/evals.py    eval retrieval/answers/calibrate/visits/injection (the eval harness)
     cli/errors.py   Chinese messages for what goes wrong
 
 Every command but eval acts through the service as SYSTEM_USER, so the CLI and the web app

@@ -24,6 +24,7 @@ from assistant.visits.suggest import Suggestion, suggest
 from assistant.visits.writer import make_record
 from service.accounts import SYSTEM_USER, User, require
 from service.appdb import connect
+from shegong import audit
 from shegong.errors import PermissionDenied, UserError
 
 log = logging.getLogger(__name__)
@@ -55,18 +56,21 @@ class VisitActions:
 
     # ------------------------------------------------------------ communities
     @staticmethod
-    def _user_id(user: User) -> int | None:
+    def _user_uid(user: User) -> str | None:
+        """The account's never-reused uid (a name deleted and created again is another account, with no community)."""
         if user is SYSTEM_USER or user.username == SYSTEM_USER.username:
             return None
-        with connect() as conn:
-            row = conn.execute("SELECT id FROM users WHERE username=?", (user.username,)).fetchone()
-        return row["id"] if row else None
+        if user.uid:
+            return user.uid
+        with connect() as conn:  # a User made by hand, without its uid
+            row = conn.execute("SELECT uid FROM users WHERE username=?", (user.username,)).fetchone()
+        return row["uid"] if row else None
 
     def user_community(self, user: User) -> str | None:
         """The community set for this account (None: none set)."""
         require(user, "visit")
-        uid = self._user_id(user)
-        return self.ledger.community_of(uid) if uid is not None else None
+        uid = self._user_uid(user)
+        return self.ledger.community_of(uid) if uid else None
 
     def set_user_community(self, user: User, username: str, community: str) -> None:
         require(user, "accounts")
@@ -75,8 +79,9 @@ class VisitActions:
         target = accounts.get_user(username)
         if target is None:
             raise UserError(f"没有用户「{username}」")
-        self.ledger.set_community(self._user_id(target), community)
-        log.info("%s set the community of %s to %s", user.username, username, community)
+        self.ledger.set_community(self._user_uid(target), community)
+        # which ledger an account may read and write: in the audit trail with the role changes (issue 16)
+        audit.record("community_set", by=user.username, user=username, community=community)
 
     def _community(self, user: User, wanted: str | None = None, *, writing: bool = False) -> str | None:
         """The community this account acts on. None (reads only): every community, for a 管理员 with none set."""
@@ -135,7 +140,7 @@ class VisitActions:
             record.subject = str(subject.get("姓名") or "")
             data["待补充"] = missing_in(data)
             log.info("%s saved a visit record edited by hand", user.username)
-        return self.ledger.add_visit(record, target, self._user_id(user), record_json=data)
+        return self.ledger.add_visit(record, target, self._user_uid(user), record_json=data)
 
     def visits(self, user: User, community: str | None = None, year: int | None = None) -> list[dict]:
         require(user, "visit")
@@ -187,7 +192,7 @@ class VisitActions:
         data = json.loads(row["record"])
         path = Path(path)
         if full:
-            log.info("%s exported visit %s in full (unmasked)", user.username, visit_id)
+            audit.record("export_unmasked", by=user.username, visit=visit_id)  # full ID and phone numbers
         if path.suffix.lower() == ".xlsx":
             return export.record_to_xlsx(data, path, full)
         return export.record_to_docx(data, path.with_suffix(".docx"), row["community"], full)
@@ -204,7 +209,7 @@ class VisitActions:
             columns, rows = export.ledger_rows(self.residents(user, community))
             title, note = f"{self._community(user, community) or '全部社区'}居民台账", ""
         if full:
-            log.info("%s exported the ledger (%s) in full (unmasked)", user.username, title)
+            audit.record("export_unmasked", by=user.username, ledger=title)  # full ID and phone numbers
         if path.suffix.lower() == ".xlsx":
             return export.table_to_xlsx(title, columns, rows, path, full)
         return export.table_to_docx(title, columns, rows, path.with_suffix(".docx"), full, note)

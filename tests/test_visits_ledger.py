@@ -167,12 +167,50 @@ def test_named_queries_and_the_question_box(ledger, tmp_path):
 
 
 def test_community_of_an_account(ledger):
-    assert ledger.community_of(7) is None
-    ledger.set_community(7, "幸福社区")
-    ledger.set_community(7, "桂花社区")
-    assert ledger.community_of(7) == "桂花社区"
+    # keyed by the account's uid (issue 16: uids are never reused, row ids are)
+    uid = "4f1c0de5a9b24c11b3f0c2d6e8a7b901"
+    assert ledger.community_of(uid) is None
+    ledger.set_community(uid, "幸福社区")
+    ledger.set_community(uid, "桂花社区")
+    assert ledger.community_of(uid) == "桂花社区"
+    assert ledger.community_of("another-accounts-uid") is None
     with pytest.raises(UserError):
-        ledger.set_community(7, " ")
+        ledger.set_community(uid, " ")
+
+
+def test_a_name_created_again_does_not_inherit_the_old_accounts_community(shegong_home, tmp_path):
+    """Probe from issue 16: delete a 社工 (the highest row id, which SQLite hands out again) and create the name
+    again. Keyed by row id or name, the new account saw and wrote the old one's community ledger."""
+    from service import Service, accounts
+
+    svc = Service()
+    accounts.create_user("admin", "secret-123", "管理员")
+    accounts.create_user("zhang", "secret-123", "社工")
+    svc.set_user_community(accounts.SYSTEM_USER, "zhang", "幸福社区")
+    assert svc.user_community(accounts.get_user("zhang")) == "幸福社区"
+    accounts.delete_user("zhang")
+    again = accounts.create_user("zhang", "secret-123", "社工")
+    assert svc.user_community(again) is None
+    with pytest.raises(UserError, match="还没有设置所属社区"):
+        svc.visits(again)
+    db.dispose_engines()
+
+
+def test_who_may_upload_files_is_who_may_add_documents_or_rosters(shegong_home, tmp_path):
+    """Gradio's upload route lets in the "upload" roles (webapp/sessions.py): a roster import needs it, a 社工's
+    visit records and ledger do not; the service refuses a 社工's roster import whatever the route."""
+    from service import Service, accounts
+    from shegong.errors import PermissionDenied
+
+    assert accounts.PERMISSIONS["upload"] == accounts.PERMISSIONS["kb.write"] | accounts.PERMISSIONS["visit.roster"]
+    assert accounts.PERMISSIONS["visit.roster"] <= accounts.PERMISSIONS["upload"]
+    assert "社工" in accounts.PERMISSIONS["visit"] and "社工" not in accounts.PERMISSIONS["upload"]
+    worker = accounts.create_user("li", "secret-123", "社工")
+    roster = tmp_path / "花名册.csv"
+    roster.write_text("姓名\n王秀英\n", encoding="utf-8")
+    with pytest.raises(PermissionDenied, match="当前账号（社工）没有权限执行此操作：导入居民花名册"):
+        Service().import_roster(worker, roster, "幸福社区")
+    db.dispose_engines()
 
 
 def test_masking_and_id_checks():

@@ -37,7 +37,7 @@ def visits_frame(rows: list[dict]) -> pd.DataFrame:
 
 def build(svc: Service) -> LedgerTab:
     with gr.Tab("台账", id="ledger", visible=False) as tab:
-        mine = gr.Markdown()
+        mine = gr.Markdown(latex_delimiters=[])
         community = gr.Textbox(label="社区（管理员可填写要查看的社区，留空为全部）", visible=False)
         with gr.Row():
             named = gr.Dropdown(svc.named_queries() + [ALL_RESIDENTS], value=svc.named_queries()[0], label="常用查询",
@@ -47,7 +47,7 @@ def build(svc: Service) -> LedgerTab:
             question = gr.Textbox(label="用一句话问台账", placeholder="例如：一年没走访的残疾人、未来半年年满80岁的老人",
                                   scale=4)
             ask_btn = gr.Button("问", scale=0, min_width=80)
-        explanation = gr.Markdown()
+        explanation = gr.Markdown(latex_delimiters=[])
         table = gr.Dataframe(interactive=False, wrap=True, max_height=420, elem_id="sg-ledger-table")
         with gr.Row():
             full = gr.Checkbox(label="导出完整身份证号和电话（请妥善保管文件）", value=False)
@@ -61,7 +61,7 @@ def build(svc: Service) -> LedgerTab:
             with gr.Row():
                 visit_id = gr.Number(None, label="走访编号", precision=0)
                 resolved_btn = gr.Button("标记为风险已处理", size="sm")
-            visit_msg = gr.Markdown()
+            visit_msg = gr.Markdown(latex_delimiters=[])
         with gr.Accordion("导入居民花名册（督导、管理员）", open=False, visible=False) as roster:
             roster_file = gr.File(label="花名册 .xlsx 或 .csv（第一行是列名：姓名、身份证号、性别、出生日期、联系电话、住址、人员类别、是否独居）",
                                   type="filepath", height=120)
@@ -72,11 +72,11 @@ def build(svc: Service) -> LedgerTab:
                 account = gr.Textbox(label="账号")
                 account_community = gr.Textbox(label="社区名称")
                 account_btn = gr.Button("设置", size="sm")
-            account_msg = gr.Markdown()
+            account_msg = gr.Markdown(latex_delimiters=[])
 
     def shown(result) -> tuple:
         frame = pd.DataFrame(result.rows, columns=result.columns)
-        return f"**{ui.esc(result.title)}**：{len(result.rows)} 条（{ui.esc(result.explanation)}）", frame
+        return f"**{ui.md(result.title)}**：{len(result.rows)} 条（{ui.md(result.explanation)}）", frame
 
     @guarded
     def run_named(name: str, where: str, request: gr.Request):
@@ -142,7 +142,7 @@ def build(svc: Service) -> LedgerTab:
     @guarded
     def set_community(name: str, where: str, request: gr.Request):
         svc.set_user_community(current_user(svc, request), (name or "").strip(), where)
-        return f"✓ 账号「{ui.esc(name.strip())}」所属社区：{ui.esc(where.strip())}"
+        return f"✓ 账号「{ui.md(name.strip())}」所属社区：{ui.md(where.strip())}"
 
     account_btn.click(set_community, [account, account_community], account_msg, api_name="set_community",
                       concurrency_limit=None)
@@ -152,7 +152,7 @@ def build(svc: Service) -> LedgerTab:
 def community_line(svc: Service, user) -> str:
     own = svc.user_community(user)
     if own:
-        return f"本账号的社区：**{ui.esc(own)}**（只能查看和填写本社区的台账）"
+        return f"本账号的社区：**{ui.md(own)}**（只能查看和填写本社区的台账）"
     if user.role == "管理员":
         return "本账号是管理员，没有固定社区：下面可以填写要查看的社区（留空为全部），保存走访记录时要写明社区。"
     return "本账号还没有设置所属社区，请管理员在「台账」页设置后再使用走访台账。"

@@ -35,13 +35,14 @@ def stats_frame(stats) -> pd.DataFrame:
 
 def build(svc: Service) -> SummaryTab:
     with gr.Tab("总结", id="summary", visible=False) as tab:
-        gr.Markdown("从走访台账统计全年的走访数据，生成年度工作总结。总结里的每个数字都与统计结果核对过，对不上的句子会被删除并列出。")
+        gr.Markdown("从走访台账统计全年的走访数据，生成年度工作总结。总结里的每个数字都与统计结果核对过，"
+                    "对不上的句子会被删除并列出。", latex_delimiters=[])
         with gr.Row():
             year = gr.Number(dt.date.today().year, label="年份", precision=0, scale=1)
             community = gr.Textbox(label="社区（管理员填写，留空为全部）", visible=False, scale=2)
             make_btn = gr.Button("生成年度总结", variant="primary", scale=1)
-        narrative = gr.Markdown(elem_id="sg-summary-text")
-        removed = gr.Markdown()
+        narrative = gr.Markdown(elem_id="sg-summary-text", latex_delimiters=[])
+        removed = gr.Markdown(latex_delimiters=[])
         table = gr.Dataframe(headers=["项目", "数值"], interactive=False, wrap=True)
         with gr.Row():
             plots = [gr.Plot(show_label=False) for _ in range(N_PLOTS)]
@@ -55,8 +56,8 @@ def build(svc: Service) -> SummaryTab:
         path = svc.summary_docx(user, y, download_dir() / f"{y}年度走访工作总结.docx", where or None, text=text)
         figures = svc.summary_figures(stats)
         figures += [None] * (N_PLOTS - len(figures))
-        note = ("**已删除的无依据内容**：" + ui.esc("；".join(cut))) if cut else ""
-        return (ui.esc(text).replace("\n", "\n\n"), note, stats_frame(stats), *figures[:N_PLOTS], str(path))
+        note = ("**已删除的无依据内容**：" + ui.md("；".join(cut))) if cut else ""
+        return (ui.md(text).replace("\n", "\n\n"), note, stats_frame(stats), *figures[:N_PLOTS], str(path))
 
     make_btn.click(make, [year, community], [narrative, removed, table, *plots, docx_file], api_name="year_summary",
                    concurrency_id="llm")

@@ -26,7 +26,7 @@ class VisitsTab:
 def build(svc: Service) -> VisitsTab:
     with gr.Tab("走访", id="visits", visible=False) as tab:
         gr.Markdown("把走访时随手记下的内容贴进来，整理成规范的走访记录。日期、年龄、姓名等都从原文中摘出，"
-                    "原文没写的栏目留空并列入“待补充”，不会替您编。")
+                    "原文没写的栏目留空并列入“待补充”，不会替您编。", latex_delimiters=[])
         with gr.Row():
             jotting = gr.Textbox(label="走访随手记", lines=4, max_length=2000, placeholder=EXAMPLE, scale=4,
                                  elem_id="sg-visit-jotting")
@@ -37,13 +37,13 @@ def build(svc: Service) -> VisitsTab:
         record_view = gr.HTML(elem_id="sg-visit-record")
         suggest_view = gr.HTML(elem_id="sg-visit-suggest")
         with gr.Accordion("修改后保存到台账", open=True):
-            gr.Markdown(view.FORM_HINT)
+            gr.Markdown(view.FORM_HINT, latex_delimiters=[])
             form = gr.Dataframe(headers=view.FORM_HEADERS, column_count=(2, "fixed"), interactive=True, wrap=True,
                                 elem_id="sg-visit-form")
             with gr.Row():
                 community = gr.Textbox(label="社区（管理员账号填写）", visible=False, scale=2)
                 save_btn = gr.Button("保存到台账", variant="primary", scale=1)
-            save_msg = gr.Markdown()
+            save_msg = gr.Markdown(latex_delimiters=[])
         record_json = gr.JSON(visible=False, label="走访记录（JSON）")
 
     @guarded

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, and_, func, insert, or_, select, update)
+                        UniqueConstraint, and_, func, inspect, insert, or_, select, text, update)
 
 from assistant.visits.parsers import birth_date, id_card_problem, phone_problem
 from assistant.visits.record import VisitRecord
@@ -60,14 +60,16 @@ visits = Table(
     Column("referrals", String(500), nullable=False, default=""),  # departments, "、"-joined
     Column("resolved", Boolean, nullable=False, default=False),  # the risk found was dealt with
     Column("record", Text, nullable=False),  # the record's JSON, as saved after editing
-    Column("created_by", Integer),  # the account's user id
+    Column("created_by_uid", String(64)),  # the account's uid (service/appdb.py: never reused)
     Column("created_at", DateTime, nullable=False),
 )
 
-# Which community an account works in (keyed by the never-reused user id; the users table is not touched).
+# Which community an account works in, keyed by the account's uid (service/appdb.py), never by its name or
+# its row id: SQLite hands a deleted account's row id out again, and a name deleted and created again is another
+# account, which must not inherit the old one's community (the users table is not touched).
 user_communities = Table(
-    "visit_user_communities", metadata,
-    Column("user_id", Integer, primary_key=True),
+    "visit_account_communities", metadata,
+    Column("user_uid", String(64), primary_key=True),
     Column("community", String(100), nullable=False),
     Column("set_at", DateTime, nullable=False),
 )
@@ -197,28 +199,41 @@ def _parse_date(text: str) -> dt.date | None:
         return None
 
 
+def _add_uid_column(engine) -> None:
+    """A visits table made before accounts had uids has ``created_by`` (a row id) and no ``created_by_uid``."""
+    columns = {c["name"] for c in inspect(engine).get_columns(visits.name)}
+    if "created_by_uid" not in columns:
+        with engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {visits.name} ADD COLUMN created_by_uid VARCHAR(64)"))
+
+
 class Ledger:
     def __init__(self, url: str | None = None):
         self.engine = db.ensure_tables(metadata, url)
+        _add_uid_column(self.engine)
 
     # ------------------------------------------------------------ communities of accounts
-    def set_community(self, user_id: int, community: str) -> None:
+    def set_community(self, user_uid: str, community: str) -> None:
         community = (community or "").strip()
         if not community:
             raise UserError("请填写社区名称")
         if len(community) > 100:
             raise UserError("社区名称太长（最多 100 字）")
+        if not user_uid:
+            raise ValueError("an account's community needs its uid")
         with self.engine.begin() as conn:
-            done = conn.execute(update(user_communities).where(user_communities.c.user_id == user_id)
+            done = conn.execute(update(user_communities).where(user_communities.c.user_uid == user_uid)
                                 .values(community=community, set_at=dt.datetime.now())).rowcount
             if not done:
-                conn.execute(insert(user_communities).values(user_id=user_id, community=community,
+                conn.execute(insert(user_communities).values(user_uid=user_uid, community=community,
                                                               set_at=dt.datetime.now()))
 
-    def community_of(self, user_id: int) -> str | None:
+    def community_of(self, user_uid: str) -> str | None:
+        if not user_uid:
+            return None
         with self.engine.connect() as conn:
             return conn.execute(select(user_communities.c.community)
-                                .where(user_communities.c.user_id == user_id)).scalar_one_or_none()
+                                .where(user_communities.c.user_uid == user_uid)).scalar_one_or_none()
 
     # ------------------------------------------------------------ roster
     def import_roster(self, path: str | Path, community: str) -> ImportReport:
@@ -321,7 +336,7 @@ class Ledger:
                     return found[0][0]
         return None
 
-    def add_visit(self, record: VisitRecord, community: str, user_id: int | None = None,
+    def add_visit(self, record: VisitRecord, community: str, user_uid: str | None = None,
                   resident_id: int | None = None, record_json: dict | None = None) -> int:
         """Save a visit (as edited by the social worker: ``record_json`` when given)."""
         data = record_json or record.to_json()
@@ -338,7 +353,7 @@ class Ledger:
                 visit_date=day, visit_time=data.get("走访时间", "")[:30], method=data.get("走访方式", "")[:10],
                 categories=SEP.join(data.get("对象类别") or [])[:200], risk=risk, flags=SEP.join(flags)[:300],
                 referrals=SEP.join(dict.fromkeys(r["部门"] for r in data.get("建议转介") or []))[:500],
-                resolved=False, record=json.dumps(data, ensure_ascii=False), created_by=user_id,
+                resolved=False, record=json.dumps(data, ensure_ascii=False), created_by_uid=user_uid,
                 created_at=dt.datetime.now())).inserted_primary_key[0]
         log.info("visit %s saved for %s (%s, risk %s)", visit_id, community, record.summary_line(), risk)
         return visit_id

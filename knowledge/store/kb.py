@@ -6,6 +6,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ from knowledge.index.faiss_index import FaissIndex
 from knowledge.store.reads import Reads
 from knowledge.store.records import FAISS_FILE, SCHEMA, SCHEMA_VERSION, IngestResult
 from shegong.errors import EmbedderMismatch, UserError, database_error
+
+Report = Callable[[float, str], None]  # (fraction done, message); may raise ImportCancelled
+EMBED_BATCH = 64
 
 
 class KnowledgeBase(Reads):
@@ -193,11 +197,14 @@ class KnowledgeBase(Reads):
 
     # --------------------------------------------------------------- writes
     def add_document(self, doc: LoadedDocument, chunks: list[Chunk], *, content_hash: str, progress: bool = False,
-                     vectors: np.ndarray | None = None) -> IngestResult:
+                     vectors: np.ndarray | None = None, report: Report | None = None) -> IngestResult:
         """Store a chunked document; replaces an earlier version from the same source.
 
-        ``content_hash`` names the content the chunks came from: the same hash again is "unchanged".
-        ``vectors`` lets a caller pass precomputed ones (benchmarks).
+        ``content_hash`` names the content the chunks came from: the same hash again is "unchanged", and
+        under another source "duplicate" (nothing is stored twice), as is a document whose every chunk
+        another document already holds. ``vectors`` lets a caller pass precomputed ones (benchmarks).
+        ``report(fraction, message)`` hears about the embedding, batch by batch, and may raise
+        ImportCancelled: nothing is written then.
         """
         with self._lock:
             old = self.find_document(doc.source)
@@ -205,6 +212,10 @@ class KnowledgeBase(Reads):
                 return IngestResult(doc.title, doc.source, "unchanged", doc_id=old.id, warnings=doc.warnings)
             if not chunks:
                 return IngestResult(doc.title, doc.source, "error", error="文件中没有可用的文字内容")
+            same = self._conn.execute("SELECT id, title FROM documents WHERE file_hash=? AND source != ?",
+                                      (content_hash, doc.source)).fetchone()
+            if same:
+                return IngestResult(doc.title, doc.source, "duplicate", doc_id=same[0], same_as=same[1])
             old_hashes = set()
             if old:
                 old_hashes = {r[0] for r in self._conn.execute("SELECT hash FROM chunks WHERE doc_id=?", (old.id,))}
@@ -220,10 +231,17 @@ class KnowledgeBase(Reads):
                     keep.append(i)
                 seen.add(h)
             duplicates = len(shared)
+            if not old and not fresh and any(shared):  # every paragraph is another document's already
+                holder = self._conn.execute(
+                    "SELECT d.id, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                    f"WHERE c.hash IN ({','.join('?' * len(set(shared) - {None}))}) "
+                    "GROUP BY d.id ORDER BY COUNT(*) DESC, d.id LIMIT 1", sorted(set(shared) - {None})).fetchone()
+                if holder:
+                    return IngestResult(doc.title, doc.source, "duplicate", doc_id=holder[0], same_as=holder[1])
         if vectors is not None:
             vecs = np.asarray(vectors, dtype=np.float32)[keep]
         else:  # embedding is the slow part: done outside the lock so searches keep working
-            vecs = self.embedder.embed([c.index_text for c in fresh], kind="passage", progress=progress)
+            vecs = self._embed([c.index_text for c in fresh], progress, report)
         with self._lock:
             doc_meta = dict(doc.meta, content_hash=content_hash, warnings=doc.warnings,
                             shared_chunks=[h for h in shared if h])
@@ -231,6 +249,18 @@ class KnowledgeBase(Reads):
         status = "replaced" if old else "added"
         return IngestResult(doc.title, doc.source, status, doc_id=doc_id, added=added,
                             duplicates=duplicates + len(fresh) - added, warnings=doc.warnings)
+
+    def _embed(self, texts: list[str], progress: bool, report: Report | None) -> np.ndarray:
+        """Vectors for ``texts``; with ``report``, in batches, so a long import shows progress and can stop."""
+        if report is None or len(texts) <= EMBED_BATCH:
+            if report is not None:
+                report(0.0, f"正在计算 {len(texts)} 段的向量")
+            return self.embedder.embed(texts, kind="passage", progress=progress)
+        parts = []
+        for start in range(0, len(texts), EMBED_BATCH):
+            report(start / len(texts), f"正在计算向量：{start}/{len(texts)} 段")
+            parts.append(self.embedder.embed(texts[start:start + EMBED_BATCH], kind="passage"))
+        return np.vstack(parts)
 
     def _write_document(self, conn, doc: LoadedDocument, doc_meta: dict, chunks: list[Chunk], vecs: np.ndarray):
         # Looked up again inside the write transaction: while we embedded, another process or thread may have
