@@ -6,7 +6,8 @@
     cli/drills.py   drill import/export/list/practice/review/exam/progress/generate/drafts/approve/reject
     cli/models.py   models assemble/status
     cli/dispatch.py dispatch (12345 工单派单: a ticket, --batch, import, review, export, list)
-    cli/evals.py    eval retrieval/answers/calibrate/injection/drills/dispatch (the eval harness)
+    cli/visits.py   visit-note, visit-rules, summary, ledger import/query/visits/resolve/export/community
+    cli/evals.py    eval retrieval/answers/calibrate/visits/injection/drills/dispatch (the eval harness)
     cli/errors.py   Chinese messages for what goes wrong
 
 Every command but eval acts through the service as SYSTEM_USER, so the CLI and the web app
@@ -21,7 +22,7 @@ import sys
 
 import typer
 
-from cli import asking, kbs, users
+from cli import asking, kbs, users, visits
 from cli.drills import drill_app
 from cli.dispatch import dispatch_app
 from cli.errors import explain, usage_error
@@ -42,6 +43,10 @@ app.add_typer(models_app, name="models")
 app.add_typer(users.user_app, name="user")
 app.add_typer(drill_app, name="drill")
 app.add_typer(dispatch_app, name="dispatch")
+app.command("visit-note")(visits.visit_note)
+app.command("visit-rules")(visits.visit_rules)
+app.command()(visits.summary)
+app.add_typer(visits.ledger_app, name="ledger")
 
 
 @app.command("app")

@@ -1,4 +1,4 @@
-"""Quality and speed evaluation: eval retrieval/answers/calibrate/injection/drills/dispatch.
+"""Quality and speed evaluation: eval retrieval/answers/calibrate/visits/injection/drills/dispatch.
 
 These call the eval harness (eval/), not the service: a measurement fixes its own retrieval
 configurations and model, whatever this office's settings say, so that its figures compare
@@ -56,6 +56,18 @@ def eval_calibrate(
     run()
     if judge:
         calibrate_judge(model)
+
+
+@eval_app.command("visits")
+def eval_visits(
+    model: str = typer.Option("qwen2.5-coder-1.5b", "--model", help="qwen2.5-coder-1.5b（默认）、qwen2.5-coder-0.5b 或 none（段落由字段拼成）"),
+    out: Optional[Path] = typer.Option(None, "--out", help="把逐条结果写成 JSON"),
+    only: Optional[list[str]] = typer.Option(None, "--set", help="只跑这些评测集：own、own2、heldout（可多次）"),
+) -> None:
+    """走访记录评测：事实召回率、无依据事实数（须为 0）、风险标记召回率和准确率、风险等级准确率、每条耗时。"""
+    from eval.visits import main as run
+
+    run(model, out, only)
 
 
 @eval_app.command("injection")

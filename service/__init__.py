@@ -4,6 +4,7 @@
     service/knowledge_bases.py  its knowledge-base actions (one routing of files to KBs)
     service/drills.py           its 题库练习 actions (practice, exams, the bank, generated questions)
     service/dispatch.py         its 12345 dispatch actions (the 权责清单, tickets, review, export)
+    service/visits.py           visit records, the resident ledger, exports, the annual summary (by community)
     service/accounts.py         local accounts, roles and what each role may do (``require``)
     service/history.py          conversations and feedback
     service/appdb.py            the app's own database, $SHEGONG_HOME/app.sqlite

@@ -1,8 +1,10 @@
 """Local accounts and roles (stored in ``$SHEGONG_HOME/app.sqlite``; passwords hashed with Argon2).
 
 Roles:
-    社工    asks questions (visit records later); sees the sources its answers cite, does not browse the KBs
-    督导    asks, manages and browses the knowledge bases, manages the question bank, generates and reviews questions
+    社工    asks questions, writes visit records, queries the ledger of their community, dispatches 12345
+            tickets; sees the sources its answers cite, does not browse the KBs
+    督导    asks, manages and browses the knowledge bases, manages the question bank, generates and reviews
+            questions, imports resident rosters and the 权责清单
     学员    drills (练习, 模拟考试, 错题本), may ask; like 社工, does not browse the KBs
     管理员  manages accounts, and may do everything
 
@@ -41,10 +43,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "drill": ALL_ROLES,
     "drill.manage": frozenset({"督导", "管理员"}),
     "visit": frozenset({"社工", "督导", "管理员"}),
+    "visit.roster": frozenset({"督导", "管理员"}),
     "models": frozenset({"管理员"}),
     "dispatch": frozenset({"社工", "督导", "管理员"}),
     "dispatch.manage": frozenset({"督导", "管理员"}),
 }
+# Gradio's upload route (webapp/sessions.py Guard): exactly the roles that add files: KB documents, resident
+# rosters, question banks, 权责清单. A 社工 writes visit records and dispatches tickets without uploading anything.
+PERMISSIONS["upload"] = (PERMISSIONS["kb.write"] | PERMISSIONS["visit.roster"] | PERMISSIONS["drill.manage"]
+                         | PERMISSIONS["dispatch.manage"])
 
 ACTION_LABELS = {
     "ask": "提问",
@@ -55,7 +62,9 @@ ACTION_LABELS = {
     "review": "审核生成的题目",
     "drill": "题库训练",
     "drill.manage": "管理题库",
-    "visit": "填写走访记录",
+    "visit": "填写走访记录、查看台账和年度总结",
+    "visit.roster": "导入居民花名册、修改风险规则",
+    "upload": "上传文件（知识库资料、居民花名册、题库、权责清单）",
     "models": "管理本地模型",
     "dispatch": "12345 工单派单",
     "dispatch.manage": "导入权责清单或导出派单记录",

@@ -4,7 +4,7 @@ The web app and the CLI call only this (the CLI as ``SYSTEM_USER``, a 管理员 
 so both route files to the same KBs and search with the same retriever. Every public method takes
 the acting ``User`` first and calls ``require`` before doing anything, so what a role may do is
 enforced here, not by which buttons the UI shows. The knowledge-base actions are in
-knowledge_bases.py.
+knowledge_bases.py, the visit records, ledger and summary in visits.py.
 
 At start two background threads get things ready without blocking the UI:
 - the LLM: assemble the bundled model (first run) and load it. Until it is
@@ -33,6 +33,7 @@ from service.drills import DrillActions
 from service.dispatch import DispatchActions
 from service.knowledge_bases import KnowledgeBaseActions
 from service.uploads import UploadActions
+from service.visits import VisitActions
 from shegong.config import Settings, get_settings
 from shegong.errors import ModelStartFailed, ModelUnavailable, PermissionDenied, UserError
 
@@ -51,7 +52,7 @@ class _Task:
     message: str = ""
 
 
-class Service(KnowledgeBaseActions, UploadActions, DrillActions, DispatchActions):
+class Service(KnowledgeBaseActions, UploadActions, DrillActions, DispatchActions, VisitActions):
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self._library = library

@@ -8,6 +8,9 @@
     webapp/drill_tab.py       练习 (every role: practice, 模拟考试, 错题本, progress)
     webapp/bank_tab.py        题库管理 (督导, 管理员: import/export, generated questions, review)
     webapp/drill_render.py    questions, feedback, exam reports and the progress chart
+    webapp/visits_tab.py      走访 (社工 and above): jotting -> record, highlighted sources, edit, save
+    webapp/ledger_tab.py      台账: queries, exports, roster import, an account's community
+    webapp/summary_tab.py     总结: a year's statistics, charts, the checked narrative, the Word file
     webapp/render.py          answers, source cards, ingest results as HTML
     webapp/common.py          the signed-in user, Chinese error messages
     webapp/launch.py          sign-in, first-run admin, launching (``python -m webapp``, ``shegong app``)
@@ -23,7 +26,8 @@ from __future__ import annotations
 import gradio as gr
 
 from service import Service
-from webapp import accounts_tab, ask_tab, bank_tab, dispatch_tab, drill_tab, kb_tab, my_account_tab
+from webapp import (accounts_tab, ask_tab, bank_tab, dispatch_tab, drill_tab, kb_tab, ledger_tab, my_account_tab,
+                    summary_tab, visits_tab)
 from webapp import render as ui
 from webapp.common import current_user, guarded
 
@@ -41,9 +45,12 @@ def build_app(svc: Service) -> gr.Blocks:
         with gr.Tabs():
             ask = ask_tab.build(svc)
             drill = drill_tab.build(svc)
-            kb = kb_tab.build(svc)
-            bank = bank_tab.build(svc)
+            kb = kb_tab.build(svc)  # among the first: on a phone the tabs past the width fold away
+            visits = visits_tab.build(svc)
+            ledger = ledger_tab.build(svc)
+            summary = summary_tab.build(svc)
             dispatch = dispatch_tab.build(svc)
+            bank = bank_tab.build(svc)
             accounts = accounts_tab.build(svc)
             my_account_tab.build(svc)
 
@@ -71,6 +78,21 @@ def build_app(svc: Service) -> gr.Blocks:
 
         demo.load(on_load, None, [who, status_line, kb.tab, accounts, drill.tab, bank.tab, bank.gen_kb,
                                   ask.conversations, kb.upload_kb, kb.filter_kb, dispatch.tab, dispatch.manage],
+                  api_visibility="private", concurrency_limit=None)
+
+        @guarded
+        def on_load_visits(request: gr.Request):
+            """The 走访, 台账 and 总结 tabs for 社工 and above; a 管理员 (no fixed community) names one."""
+            user = current_user(svc, request)
+            ok = user.can("visit")
+            admin = ok and user.role == "管理员"
+            return (gr.Tab(visible=ok), gr.Tab(visible=ok), gr.Tab(visible=ok),
+                    ledger_tab.community_line(svc, user) if ok else "",
+                    gr.Accordion(visible=user.can("visit.roster")), gr.Accordion(visible=user.can("accounts")),
+                    *(gr.Textbox(visible=admin) for _ in range(3)))
+
+        demo.load(on_load_visits, None, [visits.tab, ledger.tab, summary.tab, ledger.mine, ledger.roster,
+                                         ledger.accounts, visits.community, ledger.community, summary.community],
                   api_visibility="private", concurrency_limit=None)
 
         def refresh_status():

@@ -22,8 +22,8 @@ def users_frame(users) -> pd.DataFrame:
 
 def build(svc: Service) -> gr.Tab:
     with gr.Tab("账号", id="accounts", visible=False) as acc_tab:
-        gr.Markdown("角色：**社工** 提问；**督导** 提问、管理和浏览知识库；**学员** 提问、题库训练；"
-                    "**管理员** 管理账号及全部功能。点表格中的一行可选中该账号。", latex_delimiters=[])
+        gr.Markdown("角色：**社工** 提问、走访记录、本社区台账和年度总结；**督导** 以上全部，外加管理和浏览知识库、"
+                    "导入居民花名册；**学员** 提问、题库训练；**管理员** 管理账号、设置账号所属社区及全部功能。点表格中的一行可选中该账号。", latex_delimiters=[])
         users_df = gr.Dataframe(headers=USER_HEADERS, interactive=False)
         users_btn = gr.Button("刷新", size="sm")
         with gr.Row():

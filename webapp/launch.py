@@ -13,6 +13,7 @@ from shegong.logs import setup_logging
 from webapp import build_app
 from webapp import drill_render
 from webapp import render as ui
+from webapp import visits_view
 from webapp.login_page import ChinesePages
 from webapp.sessions import check_login
 from webapp.sessions import middleware as session_middleware
@@ -61,7 +62,7 @@ def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **k
         max_file_size=f"{settings.max_upload_mb}mb",
         footer_links=[],
         theme=gr.themes.Soft(),
-        css=ui.CSS + drill_render.CSS,
+        css=ui.CSS + drill_render.CSS + visits_view.CSS,
         head=ui.TOAST_HEAD,
         prevent_thread_lock=prevent_thread_lock,
         quiet=False,

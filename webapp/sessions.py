@@ -13,7 +13,7 @@ Here:
   ``session_idle_hours``; otherwise the session has ended.
 - ``Guard`` is an ASGI middleware (given to FastAPI through ``launch(app_kwargs=...)``). It installs the
   store before the first request is served, notes each request's address for the sign-in throttle,
-  and lets only the roles that may add files use Gradio's upload route, so nobody else can fill its
+  and lets only the roles that may add files (KB documents, rosters, banks, lists) use Gradio's upload route, so nobody else can fill its
   cache.
 - ``check_login`` is the ``auth`` function: the password check with back-off (service/logins.py), run
   in a small thread pool so that Argon2 never blocks the event loop for the other users.
@@ -36,7 +36,7 @@ from shegong.config import get_settings
 CLIENT_ADDRESS: contextvars.ContextVar[str] = contextvars.ContextVar("client_address", default="?")
 RECHECK_S = 2.0  # how often a session's account is read back from app.sqlite
 UPLOAD_PATH = "/gradio_api/upload"
-UPLOAD_ACTION = "kb.write"
+UPLOAD_ACTION = "upload"  # the roles that add files of any kind: service/accounts.py
 
 # Two threads: on the 2-core office PC a burst of sign-ins (or of guesses) then takes at most one core.
 _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sign-in")
