@@ -75,3 +75,33 @@ def small_llm(small_model_path):
     from assistant.llm.llama_cpp import LlamaCppLLM
 
     return LlamaCppLLM(small_model_path, n_ctx=2048)
+
+
+@pytest.fixture(scope="session")
+def e5_embedder():
+    from knowledge.embed import make_embedder
+
+    return make_embedder("e5")
+
+
+@pytest.fixture(scope="session")
+def e5_sample_kbs_dir(tmp_path_factory, e5_embedder) -> Path:
+    """The same samples and two laws with e5 (shipped vectors: nothing to embed), built once."""
+    from knowledge.library import Library
+
+    root = tmp_path_factory.mktemp("kbs_e5") / "kbs"
+    lib = Library(root=root, embedder=e5_embedder)
+    results = lib.install_defaults(laws=TEST_LAWS)
+    assert all(r.status != "error" for r in results), [r.summary() for r in results]
+    for kb in lib._open.values():
+        kb.close()
+    return root
+
+
+@pytest.fixture
+def e5_library(e5_sample_kbs_dir, shegong_home, e5_embedder):
+    from knowledge.library import Library
+
+    root = shegong_home / "kbs"
+    shutil.copytree(e5_sample_kbs_dir, root)
+    return Library(root=root, embedder=e5_embedder)
