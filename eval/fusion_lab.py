@@ -148,6 +148,8 @@ class Lab:
         self.dense = {"usem3": np.load(self.cache / "usem3_passage.npy")}
         if (self.cache / "e5_passage.npy").exists():
             self.dense["e5"] = np.load(self.cache / "e5_passage.npy")
+        if (self.cache / "e5_text.npy").exists():  # the chunk's own text, without title and heading path
+            self.dense["e5t"] = np.load(self.cache / "e5_text.npy")
         self.sparse = None
         if (self.cache / "e5_sparse.npy").exists():
             self.sparse = rows_to_csr(np.load(self.cache / "e5_sparse.npy"))
@@ -189,9 +191,23 @@ class Lab:
                 qv = rows_to_csr(self.qcache["e5_sparse"].get(q.text)[None, :])
                 scores = np.asarray((self.sparse @ qv.T).todense()).ravel()
             else:
-                emb = "e5" if name.startswith("e5") else name
+                base = name.removesuffix("_exp")
                 text = q.keyword_text if name.endswith("_exp") else q.text
-                scores = self.dense[emb] @ self.qcache[emb].get(text)
+                if base == "usem3":
+                    scores = self.dense["usem3"] @ self.qcache["usem3"].get(text)
+                else:
+                    qv = self.qcache["e5"].get(text)
+                    if base in ("e5", "e5t"):
+                        scores = self.dense[base] @ qv
+                    elif base == "e5max":  # the better of the index-text and the own-text vector
+                        scores = np.maximum(self.dense["e5"] @ qv, self.dense["e5t"] @ qv)
+                    elif base == "e5mean":
+                        scores = 0.5 * (self.dense["e5"] @ qv + self.dense["e5t"] @ qv)
+                    elif base == "e5lawt":  # law articles by their own text, everything else by the index text
+                        law = np.array([r["doc_type"] == "law" for r in self.rows])
+                        scores = np.where(law, self.dense["e5t"] @ qv, self.dense["e5"] @ qv)
+                    else:
+                        raise ValueError(name)
             for kb in KBS:
                 ix = self.kb_rows[kb]
                 s = scores[ix]
@@ -276,14 +292,31 @@ def scores(ranks: list[int | None]) -> dict:
             "mrr": round(sum(1 / r for r in ranks if r and r <= 10) / n, 3)}
 
 
-def standard_variants() -> dict[str, Variant]:
-    return {
-        "bm25 (plain)": Variant([("bm25_plain", 1.0)], pin=True),
+def standard_variants(with_sparse: bool = False) -> dict[str, Variant]:
+    """The references, the 12-02 default, the new default and every variant measured for issue 18."""
+    v = {
+        "bm25 (plain)": Variant([("bm25_plain", 1.0)]),
         "dense usem3 (plain)": Variant([("usem3", 1.0)]),
         "dense e5 (plain)": Variant([("e5", 1.0)]),
-        "12-02 default (bm25+syn + usem3 ×1.5)": Variant([("bm25", 1.0), ("usem3", 1.5)]),
-        "same, e5 swapped in (×1.5)": Variant([("bm25", 1.0), ("e5", 1.5)]),
+        "rrf bm25 + e5 (plain)": Variant([("bm25_plain", 1.0), ("e5", 1.0)], fusion="rrf"),
+        "12-02 default: bm25+syn + usem3 x1.5": Variant([("bm25", 1.0), ("usem3", 1.5)]),
+        "same, e5 swapped in (x1.5)": Variant([("bm25", 1.0), ("e5", 1.5)]),
+        "bm25+syn + e5 x1 (refit, plain query)": Variant([("bm25", 1.0), ("e5", 1.0)]),
+        "NEW DEFAULT: bm25+syn + e5(query+formal terms) x2": Variant([("bm25", 1.0), ("e5_exp", 2.0)]),
+        "new default, rrf fusion": Variant([("bm25", 1.0), ("e5_exp", 1.0)], fusion="rrf"),
+        "3 legs: bm25+syn + e5 x1.5 + usem3 x0.75": Variant([("bm25", 1.0), ("e5", 1.5), ("usem3", 0.75)]),
+        "3 legs: new default x1.5 + usem3 x1": Variant([("bm25", 1.0), ("e5_exp", 1.5), ("usem3", 1.0)]),
+        "law first: new default + document prior 0.25": Variant([("bm25", 1.0), ("e5_exp", 2.0)], prior=("doc", 0.25)),
+        "law first: new default + chapter prior 0.25": Variant([("bm25", 1.0), ("e5_exp", 2.0)],
+                                                              prior=("chapter", 0.25)),
+        "new default, law articles embedded without title/path": Variant([("bm25", 1.0), ("e5lawt_exp", 2.0)]),
+        "new default, max(index-text, own-text vector)": Variant([("bm25", 1.0), ("e5max_exp", 1.5)]),
     }
+    if with_sparse:
+        v["new default + e5 sparse head x0.5"] = Variant([("bm25", 1.0), ("e5_exp", 2.0), ("e5_sparse", 0.5)])
+        v["new default + e5 sparse head x1"] = Variant([("bm25", 1.0), ("e5_exp", 2.0), ("e5_sparse", 1.0)])
+        v["bm25+syn + e5 sparse head x1 (no dense)"] = Variant([("bm25", 1.0), ("e5_sparse", 1.0)])
+    return v
 
 
 def main() -> None:
@@ -296,6 +329,7 @@ def main() -> None:
     r = sub.add_parser("run")
     r.add_argument("--cache", type=Path, required=True)
     r.add_argument("--set", action="append", default=[], help="NAME=path.jsonl (held-out: summary lines only)")
+    r.add_argument("--out", type=Path)
     args = ap.parse_args()
     if args.cmd == "cache":
         if not (args.cache / "chunks.json").exists():
@@ -308,13 +342,19 @@ def main() -> None:
     for spec in args.set:
         name, _, path = spec.partition("=")
         sets[name] = load_jsonl(Path(path))
-    for vname, v in standard_variants().items():
+    results = {}
+    for vname, v in standard_variants(lab.sparse is not None).items():
         for sname, qs in sets.items():
             res = lab.evaluate(qs, v)
+            results[(sname, vname)] = res
             law = res["by_kind"].get("law", {})
-            print(f"{sname:<10}{vname:<45} R@1 {res['r1']:.3f} R@5 {res['r5']:.3f} R@10 {res['r10']:.3f} "
-                  f"MRR {res['mrr']:.3f} law R@5 {law.get('r5', 0):.3f}")
+            print(f"{sname:<10}{vname:<55} R@1 {res['r1']:.3f} R@5 {res['r5']:.3f} R@10 {res['r10']:.3f} "
+                  f"MRR {res['mrr']:.3f} law R@5 {law.get('r5', 0):.3f} (n law {law.get('n', 0)})", flush=True)
     lab.save()
+    if args.out:
+        args.out.write_text(json.dumps({f"{s}|{v}": {k: x for k, x in r.items() if k != "misses"}
+                                        for (s, v), r in results.items()}, ensure_ascii=False, indent=1),
+                            encoding="utf-8")
 
 
 if __name__ == "__main__":
