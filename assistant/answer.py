@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 # Calibrated on e5 (12-02, ``shegong eval calibrate``): see RelevanceGate.for_embedder.
-E5_GATE = {"dense_weight": 1.0, "low": 0.89, "high": 0.90, "judge_threshold": 0.25}
+E5_GATE = {"dense_weight": 1.0, "low": 0.89, "high": 0.90, "judge_threshold": 0.35}
 
 
 @dataclass
