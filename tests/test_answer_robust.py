@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from appserver import free_port, serve
 
-from assistant.answer import Answerer, RelevanceGate
+from assistant.answer import Answerer
+from assistant.gate import RelevanceGate
 from assistant.llm.llama_cpp import LlamaCppLLM
 from assistant.llm.openai_compat import OpenAICompatLLM, _parse_sse
 from assistant.verify import cut_repetition, verify_answer
@@ -106,6 +107,7 @@ def error_of(llm, messages=HELLO) -> str:
 
 # ---------------------------------------------------------------- OpenAI-compatible backend
 
+@pytest.mark.slow
 def test_a_refused_api_key_and_a_too_long_prompt_are_said_in_chinese(keyed_server):
     wrong_key = error_of(OpenAICompatLLM(keyed_server, "local", "sk-wrong", timeout=60))
     assert "访问密钥" in wrong_key and "SHEGONG_OPENAI_API_KEY" in wrong_key and chinese_only(wrong_key), wrong_key
@@ -116,10 +118,11 @@ def test_a_refused_api_key_and_a_too_long_prompt_are_said_in_chinese(keyed_serve
     assert "".join(OpenAICompatLLM(keyed_server, "local", "sk-good", timeout=60).stream(HELLO, max_tokens=4))
 
 
+@pytest.mark.integration
 def test_cli_ask_json_with_a_refused_key_is_a_labelled_extract(keyed_server, library):
     env = dict(os.environ, SHEGONG_LLM_BACKEND="openai", SHEGONG_OPENAI_BASE_URL=keyed_server,
                SHEGONG_OPENAI_API_KEY="sk-wrong")
-    out = subprocess.run([sys.executable, "-m", "shegong.cli", "ask", "独居老人好几天没出门怎么办", "--json"],
+    out = subprocess.run([sys.executable, "-m", "cli", "ask", "独居老人好几天没出门怎么办", "--json"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout.strip().splitlines()[-1])
@@ -134,6 +137,7 @@ def test_cli_ask_json_with_a_refused_key_is_a_labelled_extract(keyed_server, lib
     assert "answered HTTP 401" in log.read_text(encoding="utf-8")
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("status, ctype, body, expected", [
     (401, "application/json", '{"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}}',
      "访问密钥"),
@@ -150,17 +154,20 @@ def test_http_failures_are_said_in_chinese(canned, status, ctype, body, expected
     assert expected in message and chinese_only(message), message
 
 
+@pytest.mark.unit
 def test_a_server_that_ignores_stream_is_read_whole(canned):
     body = json.dumps({"choices": [{"message": {"role": "assistant", "content": "结论：可以。"}}]})
     assert "".join(OpenAICompatLLM(canned(200, "application/json", body), "m").stream(HELLO)) == "结论：可以。"
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("url", ["127.0.0.1:8000/v1", "", "http://[::1"])
 def test_a_malformed_server_address_is_said_in_chinese(url):
     message = error_of(OpenAICompatLLM(url, "local", timeout=5))
     assert "地址" in message and "http://" in message
 
 
+@pytest.mark.unit
 def test_sse_parser_skips_events_it_cannot_read():
     lines = ["data: 42", 'data: {"choices":["x"]}', 'data: ["a"]', 'data: {"choices":[{"delta":{"content":"好"}}]}',
              "data: [DONE]"]
@@ -170,6 +177,7 @@ def test_sse_parser_skips_events_it_cannot_read():
         list(_parse_sse(iter([": ping", ""])))
 
 
+@pytest.mark.integration
 def test_a_web_page_at_the_server_address_is_not_blamed_on_the_answer(canned, library):
     """Before: the empty "answer" failed verification and the user read "模型回答未通过核验"."""
     llm = OpenAICompatLLM(canned(200, "text/html", "<html>Welcome to nginx!</html>"), "local", timeout=10)
@@ -179,6 +187,7 @@ def test_a_web_page_at_the_server_address_is_not_blamed_on_the_answer(canned, li
     assert any("不是模型服务的回答" in w for w in ans.warnings), ans.warnings
 
 
+@pytest.mark.integration
 def test_a_server_that_says_nothing_gives_the_extract_with_the_reason(canned, library):
     llm = OpenAICompatLLM(canned(200, "text/event-stream", ["data: [DONE]\n\n"]), "local", timeout=10)
     ans = Answerer(HybridRetriever(library), llm, gate=ALWAYS_ANSWER).ask("独居老人好几天没出门怎么办", "solution")
@@ -188,9 +197,10 @@ def test_a_server_that_says_nothing_gives_the_extract_with_the_reason(canned, li
 
 # ---------------------------------------------------------------- llama.cpp backend
 
+@pytest.mark.integration
 def test_a_context_size_llama_cpp_rounds_up_is_not_overrun(small_model_path):
     """llama.cpp makes n_ctx=300 a 512-token context, llama-cpp-python keeps a 300-token buffer: a
-    400-token prompt used to fail with numpy's "could not broadcast input array" in the warning."""
+    400-token prompt must not fail with numpy's "could not broadcast input array" in the warning."""
     llm = LlamaCppLLM(small_model_path, n_ctx=300)
     assert llm.n_ctx == 300
     prompt = [{"role": "user", "content": "社区" * 320}]
@@ -200,6 +210,7 @@ def test_a_context_size_llama_cpp_rounds_up_is_not_overrun(small_model_path):
     assert not llm._lock.locked()
 
 
+@pytest.mark.unit
 def test_a_file_that_is_not_a_model_is_said_without_llama_cpps_english(tmp_path):
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"GGUF" + b"\0" * 4000)  # a header and nothing else, like a truncated download
@@ -210,10 +221,11 @@ def test_a_file_that_is_not_a_model_is_said_without_llama_cpps_english(tmp_path)
 
 # ---------------------------------------------------------------- verification
 
+@pytest.mark.integration
 @pytest.mark.parametrize("claim", ["民法典第九千条规定，饲养的动物造成他人损害的，由饲养人承担责任",
                                    "刑法第九千条规定，饲养的动物造成他人损害的，由饲养人承担责任"])
 def test_an_invented_article_of_a_short_law_name_is_caught(library, claim):
-    """"民法典第九千条" at the start of a sentence (no 《》, nothing before it) used to pass unchecked."""
+    """"民法典第九千条" at the start of a sentence (no 《》, nothing before it) is checked too."""
     source = "依照《中华人民共和国民法典》，饲养的动物造成他人损害的，一般由饲养人或管理人承担责任。"
     retriever = HybridRetriever(library)
     v = verify_answer(f"结论：{claim}[1]。", [source], retriever.article_exists, "民法典第九千条")
@@ -221,6 +233,7 @@ def test_an_invented_article_of_a_short_law_name_is_caught(library, claim):
     assert any("查不到" in w for w in v.warnings)
 
 
+@pytest.mark.unit
 def test_a_loop_inside_nested_numbering_is_cut():
     """The 0.5B model wrote "- 1.5. 通知…" "- 1.6. 通知…" (and "2. 2. …") over and over; each number
     made the sentence look new."""
@@ -231,12 +244,13 @@ def test_a_loop_inside_nested_numbering_is_cut():
     assert cut_repetition(doubled).count(same) == 1
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("written,expected", [
     ("[1,2,3]", "[1][2][3]"), ("[1，2，7]", "[1][2][7]"), ("[1-3]", "[1][2][3]"), ("[资料1]", "[1]"), ("【资料2】", "[2]"),
     ("（资料1）", "[1]"), ("[来源1]", "[1]"), ("［１］", "[1]"), ("[１]", "[1]"), ("【1,2】", "[1][2]"),
 ])
 def test_marker_variants_become_checkable_markers(written, expected):
     """'[1,2,7]' stayed as written: the check never saw the 7, which was shown pointing to no source."""
-    from assistant.answer import normalise_markers
+    from assistant.verify import normalise_markers
 
     assert normalise_markers(f"应当经常看望老年人{written}。") == f"应当经常看望老年人{expected}。"

@@ -13,6 +13,8 @@ from gradio_client import Client, handle_file
 
 from appserver import PASSWORD, prepare_home, running_app
 
+pytestmark = pytest.mark.integration
+
 REFUSED_KB = "当前账号（社工）没有权限执行此操作：上传或删除知识库资料"
 
 
@@ -61,6 +63,17 @@ def test_sign_in_is_required(server):
     assert httpx.post(server.url + "/gradio_api/call/kb_stats", json={"data": []}).status_code == 401
     with pytest.raises(ValueError):
         Client(server.url, auth=("shegong", "wrong-password"), verbose=False)
+
+
+def test_every_page_says_it_is_chinese_before_gradio_draws_it(server):
+    """Gradio's sign-in page takes its language from the browser; the page tells it zh-CN (test_browser.py
+    shows the result in an English-language browser)."""
+    page = httpx.get(server.url + "/", headers={"Accept-Language": "en-US"})
+    assert page.status_code == 200 and '"auth_required":true' in page.text.replace(" ", "")
+    head = page.text.split("<head>", 1)[1]
+    assert head.startswith('<script>Object.defineProperty(navigator, "language", {get: () => "zh-CN"})')
+    assert '<html\n\tlang="zh-CN"' in page.text
+    assert int(page.headers["content-length"]) == len(page.content)
 
 
 def test_ask_returns_an_answer_with_source_cards(worker):

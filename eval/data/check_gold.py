@@ -23,6 +23,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.laws import DEFAULT_LAWS
+from shegong.chinese import PRC
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SAMPLES = ROOT / "knowledge" / "samples"
@@ -32,12 +35,8 @@ CASES = SAMPLES / "案例集（示例）.csv"
 CASE_HEADER = ["标题", "场景", "问题", "做法", "涉及部门", "成效", "标签"]
 SEP = " › "
 
-# The 12 national laws imported into the evaluation knowledge base.
-LAWS = [
-    "老年人权益保障法", "城市居民委员会组织法", "社会救助法", "精神卫生法",
-    "人民调解法", "反家庭暴力法", "未成年人保护法", "残疾人保障法",
-    "妇女权益保障法", "慈善法", "治安管理处罚法", "民法典",
-]
+# The national laws imported into the evaluation knowledge base: the default ones.
+LAWS = DEFAULT_LAWS
 KINDS = {"handbook", "duty_list", "case", "law"}
 MODES = {"policy", "solution"}
 
@@ -125,7 +124,7 @@ def law_passages(db: Path) -> tuple[list[Passage], list[str]]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     passages, missing = [], []
     for short in LAWS:
-        full = "中华人民共和国" + short
+        full = PRC + short
         rows = con.execute(
             "SELECT chapter, section, article_no, article_text FROM articles "
             "WHERE law_name = ? ORDER BY article_no_arabic",

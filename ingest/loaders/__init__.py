@@ -22,6 +22,7 @@ LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {
     ".xlsx": load_xlsx,
     ".csv": load_csv,
 }
+SUPPORTED_SUFFIXES = frozenset(LOADERS)
 SUPPORTED = "PDF、Word(.docx)、TXT、Markdown、Excel(.xlsx)、CSV"
 _OLD_FORMATS = {".doc": ".docx", ".wps": ".docx", ".xls": ".xlsx", ".et": ".xlsx"}
 POLICY_NAME_HINTS = ("法", "条例", "办法", "规定")
@@ -40,12 +41,9 @@ def load_file(path: str | Path, doc_type: str | None = None, title: str | None =
     if not path.is_file():
         raise BadDocument(f"找不到文件：{path.name}")
 
-    size = path.stat().st_size  # checked before reading anything
-    limit_mb = get_settings().max_upload_mb
-    if size == 0:
+    if path.stat().st_size == 0:  # checked before reading anything
         raise BadDocument(f"文件是空的：{path.name}")
-    if size > limit_mb * 1024 * 1024:
-        raise BadDocument(f"文件太大：{path.name} 有 {size / 1024 / 1024:.1f} MB，超过了 {limit_mb} MB 的上限。请拆分成几个小文件再上传")
+    check_size(path)
 
     _check_office_container(path, ext)
     doc = LOADERS[ext](path)
@@ -56,6 +54,14 @@ def load_file(path: str | Path, doc_type: str | None = None, title: str | None =
     if _is_sample(path):
         doc.meta["sample"] = True
     return doc
+
+
+def check_size(path: Path, name: str | None = None, limit_mb: int | None = None) -> None:
+    """Refuse a file over the upload limit (SHEGONG_MAX_UPLOAD_MB) before anything copies or reads it."""
+    size, limit_mb = path.stat().st_size, limit_mb or get_settings().max_upload_mb
+    if size > limit_mb * 1024 * 1024:
+        raise BadDocument(f"文件太大：{name or path.name} 有 {size / 2**20:.1f} MB，超过了 {limit_mb} MB 的上限。"
+                          "请拆分成几个小文件再上传")
 
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the container of old Office files and of password-protected new ones
@@ -90,4 +96,4 @@ def _is_sample(path: Path) -> bool:
     return any(parts[i : i + 2] == ("knowledge", "samples") for i in range(len(parts) - 1))
 
 
-__all__ = ["LOADERS", "load_file", "guess_doc_type"]
+__all__ = ["LOADERS", "SUPPORTED", "SUPPORTED_SUFFIXES", "check_size", "guess_doc_type", "load_file"]

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from shegong.chinese import to_cn_numeral
 from shegong.errors import BadDocument
 from ingest.loaders.furniture import TOC_TITLE, toc_entry
 from ingest.loaders.structure import build_blocks
@@ -200,12 +201,10 @@ def _val(element, child: str) -> str | None:
 
 
 def _format_number(n: int, fmt: str) -> str | None:
-    from ingest.laws import chinese_numeral
-
     if fmt in ("decimal", "decimalZero"):
         return str(n) if fmt == "decimal" else f"{n:02d}"
     if fmt in ("chineseCounting", "chineseCountingThousand", "taiwaneseCounting"):
-        return chinese_numeral(n)
+        return to_cn_numeral(n)
     if fmt == "decimalFullWidth":
         return "".join(chr(ord(d) + 0xFEE0) for d in str(n))
     if fmt.startswith("decimalEnclosedCircle") and 1 <= n <= 20:

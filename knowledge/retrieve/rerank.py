@@ -28,3 +28,8 @@ class CrossEncoderReranker:
             h.meta["fused_score"] = h.score
             h.score = float(s)
         return sorted(hits, key=lambda h: -h.score)
+
+
+def make_reranker(model_dir: str) -> CrossEncoderReranker | None:
+    """The reranker a setting names (SHEGONG_RERANKER), or None when it names none."""
+    return CrossEncoderReranker(model_dir) if model_dir else None

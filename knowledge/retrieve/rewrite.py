@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ingest.textutil import normalize
+from shegong.chinese import short_law_name, to_cn_numeral
 
 SYNONYMS_FILE = Path(__file__).with_name("synonyms.tsv")
 
@@ -46,31 +47,6 @@ def load_synonyms(path: Path = SYNONYMS_FILE) -> list[tuple[str, list[str]]]:
     return sorted(rules, key=lambda r: -len(r[0]))
 
 
-def to_cn_numeral(n: int) -> str:
-    """18 -> 十八, 1042 -> 一千零四十二 (how law articles are numbered), 10010 -> 一万零一十."""
-    digits = "零一二三四五六七八九"
-    if n >= 10000:  # a question's "第12345条" reaches here: no law has it, but it must not crash
-        high, low = divmod(n, 10000)
-        tail = "" if not low else ("零" if low < 1000 else "") + ("一" if 10 <= low < 20 else "") + to_cn_numeral(low)
-        return to_cn_numeral(high) + "万" + tail
-    if n < 10:
-        return digits[n]
-    units = [(1000, "千"), (100, "百"), (10, "十")]
-    out, zero = "", False
-    for value, name in units:
-        d, n = divmod(n, value)
-        if d:
-            if zero:
-                out += "零"
-            out += ("" if (value == 10 and d == 1 and not out) else digits[d]) + name
-            zero = False
-        elif out:
-            zero = True
-    if n:
-        out += ("零" if zero else "") + digits[n]
-    return out
-
-
 def rewrite(question: str, use_synonyms: bool = True) -> RewrittenQuery:
     text = normalize(question)
     q = RewrittenQuery(original=question, text=text)
@@ -84,7 +60,7 @@ def rewrite(question: str, use_synonyms: bool = True) -> RewrittenQuery:
                         q.expansions.append(t)
     for law, num in ARTICLE_REF.findall(text):
         label = f"第{to_cn_numeral(int(num)) if num.isdigit() else num}条"
-        q.article_refs.append((law.removeprefix("中华人民共和国"), label))
+        q.article_refs.append((short_law_name(law), label))
     return q
 
 

@@ -1,140 +1,25 @@
-"""One knowledge base (知识库) = one directory.
-
-    <kb dir>/kb.sqlite          documents, chunks (text, BM25 terms, metadata, vector), meta
-    <kb dir>/vectors.<gen>.faiss the FAISS index for generation <gen>
-
-SQLite is the source of truth; the FAISS file is a persisted cache of the
-vectors stored in SQLite. Every change runs in one SQLite transaction that also
-bumps ``generation`` and writes ``vectors.<gen+1>.faiss`` (temp file + rename)
-before committing. A crash at any point leaves either the old or the new
-generation complete; older generations' files are removed at the next open or
-commit, and a missing FAISS file, or one whose ids differ from the chunks in
-SQLite, is rebuilt from SQLite. Other processes may change the KB while this one
-has it open (a CLI ingest while the app runs): searches and commits first check
-the generation and reload the indexes if it moved. Stored BM25 terms written by an
-older ``keyword_terms()`` (meta ``terms_version``) are re-computed on open.
-"""
+"""KnowledgeBase: opening a KB directory, its FAISS generations, and every write (see the package doc)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import sqlite3
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
-from ingest.chunking import CHUNKER_VERSION, chunk_document
-from ingest.loaders import load_file
 from ingest.types import Chunk, LoadedDocument
 from knowledge.embed.base import Embedder
 from knowledge.index.bm25 import TERMS_VERSION, BM25Index, keyword_terms
 from knowledge.index.faiss_index import FaissIndex
-from knowledge.types import Hit
-from shegong.errors import EmbedderMismatch, UserError
-
-SCHEMA_VERSION = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    id INTEGER PRIMARY KEY,
-    title TEXT NOT NULL,
-    source TEXT NOT NULL,
-    doc_type TEXT NOT NULL,
-    file_hash TEXT NOT NULL,
-    meta TEXT NOT NULL DEFAULT '{}',
-    added_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY,
-    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    index_text TEXT NOT NULL,
-    tokens TEXT NOT NULL,
-    location TEXT NOT NULL,
-    meta TEXT NOT NULL DEFAULT '{}',
-    hash TEXT NOT NULL UNIQUE,
-    vector BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-"""
+from knowledge.store.reads import Reads
+from knowledge.store.records import FAISS_FILE, SCHEMA, SCHEMA_VERSION, IngestResult
+from shegong.errors import EmbedderMismatch, UserError, database_error
 
 
-@dataclass
-class IngestResult:
-    """What happened to one file; shown per file in the CLI and the app."""
-
-    title: str
-    source: str
-    status: Literal["added", "replaced", "unchanged", "error"]
-    doc_id: int | None = None
-    added: int = 0
-    duplicates: int = 0
-    warnings: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def summary(self) -> str:
-        if self.status == "error":
-            return f"✗ {self.title}：{self.error}"
-        if self.status == "unchanged":
-            return f"· {self.title}：内容未变，跳过"
-        verb = "已更新" if self.status == "replaced" else "已加入"
-        text = f"✓ {self.title}：{verb} {self.added} 段"
-        if self.duplicates:
-            text += f"，跳过重复 {self.duplicates} 段"
-        for w in self.warnings:
-            text += f"\n  ⚠ {w}"
-        return text
-
-
-@dataclass
-class DocumentInfo:
-    id: int
-    title: str
-    source: str
-    doc_type: str
-    n_chunks: int
-    added_at: str
-    meta: dict
-
-
-FAISS_FILE = re.compile(r"vectors\.(\d+)\.faiss(?:\.\d+\.\d+)?(?:\.tmp)?")  # the file and its temp files
-
-
-BUSY = "知识库正被另一个程序使用"
-
-
-def database_error(e: sqlite3.Error, where: Path | str = "") -> UserError:
-    """A Chinese message for an SQLite error: busy (another program is writing) is not damage."""
-    place = f"：{where}" if where else ""
-    if "locked" in str(e) or "busy" in str(e):
-        return UserError(f"{BUSY}（例如正在导入文件）{place}。请等它完成后再试。")
-    return UserError(f"知识库文件已损坏，无法读取{place}（{e}）。"
-                     "可以用 shegong kb remove 删除这个知识库后重新导入文件。")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def text_sha256(doc: LoadedDocument) -> str:
-    return hashlib.sha256("\n".join(b.text for b in doc.blocks).encode("utf-8")).hexdigest()
-
-
-class KnowledgeBase:
+class KnowledgeBase(Reads):
     """A single KB directory. Thread-safe: one lock guards the connection and indexes."""
 
     def __init__(self, path: Path, embedder: Embedder, *, create: bool = True, description: str = ""):
@@ -306,38 +191,18 @@ class KnowledgeBase:
         with self._lock:
             self._conn.close()
 
-    # --------------------------------------------------------------- ingest
-    def add_file(self, path: Path | str, *, doc_type: str | None = None, title: str | None = None,
-                 source: str | None = None, progress: bool = False) -> IngestResult:
-        """Load, chunk, embed and index one file. Never raises for a bad file: the result says why."""
-        path = Path(path)
-        try:
-            source = source or str(path.resolve())
-        except RuntimeError:  # Python's word for a symlink loop
-            return IngestResult(title=title or path.name, source=str(path), status="error",
-                                error="无法读取这个文件：快捷方式（符号链接）指来指去形成了循环")
-        try:
-            doc = load_file(path, doc_type=doc_type, title=title)
-            doc.source = source
-            return self.add_document(doc, content_hash=file_sha256(path), progress=progress)
-        except UserError as e:
-            return IngestResult(title=title or path.name, source=source, status="error", error=str(e))
-        except OSError as e:  # unreadable or vanished file
-            why = "没有读取权限" if isinstance(e, PermissionError) else (e.strerror or str(e))
-            return IngestResult(title=title or path.name, source=source, status="error", error=f"无法读取这个文件：{why}")
+    # --------------------------------------------------------------- writes
+    def add_document(self, doc: LoadedDocument, chunks: list[Chunk], *, content_hash: str, progress: bool = False,
+                     vectors: np.ndarray | None = None) -> IngestResult:
+        """Store a chunked document; replaces an earlier version from the same source.
 
-    def add_document(self, doc: LoadedDocument, *, content_hash: str | None = None, progress: bool = False,
-                     chunks: list[Chunk] | None = None, vectors: np.ndarray | None = None) -> IngestResult:
-        """Add a loaded document; replaces an earlier version from the same source.
-
-        ``chunks``/``vectors`` let a caller pass precomputed ones (benchmarks, imports).
+        ``content_hash`` names the content the chunks came from: the same hash again is "unchanged".
+        ``vectors`` lets a caller pass precomputed ones (benchmarks).
         """
-        content_hash = f"{content_hash or text_sha256(doc)}:c{CHUNKER_VERSION}"
         with self._lock:
             old = self.find_document(doc.source)
             if old and old.meta.get("content_hash") == content_hash:
                 return IngestResult(doc.title, doc.source, "unchanged", doc_id=old.id, warnings=doc.warnings)
-            chunks = chunks if chunks is not None else chunk_document(doc)
             if not chunks:
                 return IngestResult(doc.title, doc.source, "error", error="文件中没有可用的文字内容")
             old_hashes = set()
@@ -454,122 +319,3 @@ class KnowledgeBase:
         self._remove_stale_files(gen)
         self._bm25 = None  # rebuilt from stored tokens on next search
         return result
-
-    # -------------------------------------------------------------- queries
-    def find_document(self, source: str) -> DocumentInfo | None:
-        docs = self.documents(source=source)
-        return docs[0] if docs else None
-
-    def documents(self, *, doc_type: str | None = None, source: str | None = None,
-                  query: str | None = None) -> list[DocumentInfo]:
-        sql = ("SELECT d.id, d.title, d.source, d.doc_type, d.added_at, d.meta, "
-               "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) FROM documents d WHERE 1=1")
-        args: list = []
-        if doc_type:
-            sql += " AND d.doc_type = ?"
-            args.append(doc_type)
-        if source:
-            sql += " AND d.source = ?"
-            args.append(source)
-        with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY d.id", args).fetchall()
-        if query:  # what the user sees (title, file name), literally: not the folders of the stored path, no LIKE wildcards
-            q = query.lower()
-            rows = [r for r in rows if q in r[1].lower() or q in Path(r[2]).name.lower()]
-        return [DocumentInfo(id=r[0], title=r[1], source=r[2], doc_type=r[3], added_at=r[4], meta=json.loads(r[5]),
-                             n_chunks=r[6]) for r in rows]
-
-    def get_document(self, doc_id: int) -> DocumentInfo | None:
-        return next((d for d in self.documents() if d.id == doc_id), None)
-
-    _HIT_SQL = ("SELECT c.id, c.text, c.location, c.meta, d.title, d.source, d.doc_type, d.id, c.seq "
-                "FROM chunks c JOIN documents d ON d.id = c.doc_id ")
-
-    def _hit(self, row, score: float = 0.0) -> Hit:
-        meta = json.loads(row[3])
-        meta["seq"] = row[8]
-        return Hit(chunk_id=row[0], kb=self.name, text=row[1], score=score, title=row[4], source=row[5],
-                   doc_type=row[6], location=row[2], doc_id=row[7], meta=meta)
-
-    def get_hits(self, scored: list[tuple[int, float]]) -> list[Hit]:
-        """Chunk ids with scores -> Hits, in the given order."""
-        if not scored:
-            return []
-        ids = [cid for cid, _ in scored]
-        with self._lock:
-            rows = self._conn.execute(self._HIT_SQL + f"WHERE c.id IN ({','.join('?' * len(ids))})", ids).fetchall()
-        by_id = {r[0]: r for r in rows}
-        return [self._hit(by_id[cid], score) for cid, score in scored if cid in by_id]
-
-    def chunks_of(self, doc_id: int) -> list[Hit]:
-        with self._lock:
-            rows = self._conn.execute(self._HIT_SQL + "WHERE c.doc_id = ? ORDER BY c.seq", (doc_id,)).fetchall()
-        return [self._hit(r) for r in rows]
-
-    def find_article(self, law: str, article: str) -> list[Hit]:
-        """Chunks of law documents whose title contains ``law`` and whose article label is ``article``."""
-        with self._lock:
-            rows = self._conn.execute(
-                # instr, not LIKE: a law name taken from a model's answer must not act as a wildcard ("《%》第一条")
-                self._HIT_SQL + "WHERE d.doc_type IN ('law', 'policy') AND instr(d.title, ?) > 0 "
-                "AND json_extract(c.meta, '$.article') = ?", (law, article)).fetchall()
-        return [self._hit(r) for r in rows]
-
-    def titles(self) -> list[str]:
-        """Every document title (used to check the names an answer cites)."""
-        with self._lock:
-            return [r[0] for r in self._conn.execute("SELECT title FROM documents")]
-
-    def stats(self) -> dict:
-        with self._lock:
-            n_docs = self._conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-            n_chunks = self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-            by_type = dict(self._conn.execute(
-                "SELECT d.doc_type, COUNT(*) FROM chunks c JOIN documents d ON d.id=c.doc_id GROUP BY d.doc_type"))
-        meta = self.meta()
-        size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
-        return {"name": self.name, "path": str(self.path), "documents": n_docs, "chunks": n_chunks,
-                "chunks_by_type": by_type, "embedder": meta.get("embedder"), "dim": int(meta.get("dim", 0)),
-                "generation": self.generation, "description": meta.get("description", ""),
-                "size_mb": round(size / 1e6, 2)}
-
-    # ---------------------------------------------------------------- search
-    def _ensure_bm25(self) -> BM25Index:
-        if self._bm25 is None:
-            rows = self._conn.execute(
-                "SELECT c.id, c.tokens, d.doc_type FROM chunks c JOIN documents d ON d.id=c.doc_id ORDER BY c.id"
-            ).fetchall()
-            token_lists = [r[1].split() for r in rows]
-            self._bm25 = BM25Index([r[0] for r in rows], token_lists)
-            self._doc_freq = Counter(t for toks in token_lists for t in set(toks))
-            self._doc_types = {r[0]: r[2] for r in rows}
-            self._types_arr = np.array([r[2] for r in rows], dtype=object)
-        return self._bm25
-
-    def doc_freq(self, tokens: list[str]) -> tuple[dict[str, int], int]:
-        """How many chunks contain each token, and the number of chunks (for IDF weights)."""
-        with self._lock:
-            self._refresh()
-            self._ensure_bm25()
-            return {t: self._doc_freq.get(t, 0) for t in tokens}, len(self._bm25)
-
-    def bm25_search(self, query_tokens: list[str], k: int, doc_types: list[str] | None = None) -> list[tuple[int, float]]:
-        with self._lock:
-            self._refresh()
-            bm25 = self._ensure_bm25()
-            mask = np.isin(self._types_arr, doc_types) if doc_types else None
-            return bm25.search(query_tokens, k, allowed_mask=mask)
-
-    def dense_search(self, qvec: np.ndarray, k: int, doc_types: list[str] | None = None) -> list[tuple[int, float]]:
-        with self._lock:
-            self._refresh()
-            allowed = None
-            if doc_types:
-                self._ensure_bm25()
-                allowed = np.array([cid for cid, t in self._doc_types.items() if t in doc_types], dtype=np.int64)
-            return self._faiss.search(qvec, k, allowed_ids=allowed)
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._refresh()
-            return len(self._faiss)

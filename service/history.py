@@ -15,7 +15,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from shegong.appdb import connect, now
+from service.appdb import connect, now
 
 TITLE_CHARS = 30
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from shegong.appdb import connect, now
+from service.appdb import connect, now
 from shegong.config import get_settings
 from shegong.errors import PermissionDenied, UserError
 
@@ -37,6 +37,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "review": frozenset({"督导", "管理员"}),
     "drill": ALL_ROLES,
     "visit": frozenset({"社工", "督导", "管理员"}),
+    "models": frozenset({"管理员"}),
 }
 
 ACTION_LABELS = {
@@ -48,6 +49,7 @@ ACTION_LABELS = {
     "review": "审核生成的题目",
     "drill": "题库训练",
     "visit": "填写走访记录",
+    "models": "管理本地模型",
 }
 
 MIN_PASSWORD = 6
@@ -69,6 +71,11 @@ class User:
 
     def can(self, action: str) -> bool:
         return self.role in PERMISSIONS.get(action, frozenset())
+
+
+# Whoever runs the `shegong` command on this computer: the CLI acts as this 管理员 (it already has the data
+# directory in hand). Parentheses are not allowed in account names, so no account can pose as it in the logs.
+SYSTEM_USER = User(username="system(cli)", role="管理员")
 
 
 def can(user: User | None, action: str) -> bool:

@@ -1,6 +1,6 @@
-"""HTML for the app: answers with source cards, ingest results, document lists.
+"""HTML for the web app: answers with source cards, ingest results, document lists.
 
-Kept apart from app.py so the layout file stays short and these can be tested
+Kept apart from the tab modules so they stay layout and wiring, and so these can be tested
 without a browser. Everything that comes from documents or users is escaped.
 """
 

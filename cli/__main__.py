@@ -1,0 +1,5 @@
+"""``python -m cli`` is the ``shegong`` command."""
+
+from cli import main
+
+main()
