@@ -14,7 +14,7 @@ from ingest.chunking import CHUNKER_VERSION, chunk_document
 from ingest.laws import load_law
 from ingest.loaders import load_file
 from ingest.types import LoadedDocument
-from knowledge.store import IngestResult, KnowledgeBase
+from knowledge.store import ChunkProgress, IngestResult, KnowledgeBase
 from shegong.errors import UserError
 
 
@@ -31,7 +31,7 @@ def text_sha256(doc: LoadedDocument) -> str:
 
 
 def add_document(kb: KnowledgeBase, doc: LoadedDocument, *, content_hash: str | None = None,
-                 progress: bool = False) -> IngestResult:
+                 progress: bool | ChunkProgress = False) -> IngestResult:
     """Chunk a loaded document and store it; replaces an earlier version from the same source.
 
     A new chunker version re-chunks every file once, even unchanged ones: the hash includes it.
@@ -44,8 +44,9 @@ def add_document(kb: KnowledgeBase, doc: LoadedDocument, *, content_hash: str | 
 
 
 def add_file(kb: KnowledgeBase, path: Path | str, *, doc_type: str | None = None, title: str | None = None,
-             source: str | None = None, progress: bool = False) -> IngestResult:
-    """Load, chunk, embed and index one file. Never raises for a bad file: the result says why."""
+             source: str | None = None, progress: bool | ChunkProgress = False) -> IngestResult:
+    """Load, chunk, embed and index one file. Never raises for a bad file: the result says why.
+    ``progress``: see ``KnowledgeBase.add_document``."""
     path = Path(path)
     try:
         source = source or str(path.resolve())
@@ -63,10 +64,20 @@ def add_file(kb: KnowledgeBase, path: Path | str, *, doc_type: str | None = None
         return IngestResult(title=title or path.name, source=source, status="error", error=f"无法读取这个文件：{why}")
 
 
-def import_law(kb: KnowledgeBase, name: str, db: Path | None = None) -> IngestResult:
+def import_law(kb: KnowledgeBase, name: str, db: Path | None = None, *,
+               progress: bool | ChunkProgress = False) -> IngestResult:
     """One national law from the law database, one chunk per article."""
     try:
         doc = load_law(name, db)
     except UserError as e:
         return IngestResult(title=name, source=f"laws.db:{name}", status="error", error=str(e))
-    return add_document(kb, doc)
+    return add_document(kb, doc, progress=progress)
+
+
+def step_progress(progress, start: float, end: float, label: str) -> ChunkProgress:
+    """Chunk-by-chunk progress of one file as a share of a longer job: ``progress(frac, message)`` between
+    ``start`` and ``end``, the message saying how many of the file's chunks are embedded."""
+    def report(done: int, total: int) -> None:
+        if total:
+            progress(start + (end - start) * done / total, f"{label}（向量化 {done}/{total} 段）")
+    return report

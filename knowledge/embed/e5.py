@@ -103,6 +103,13 @@ class E5Embedder:
                 self._shipped = shipped.load(self)
             return self._shipped
 
+    def shipped_count(self, texts: Sequence[str]) -> int:
+        """How many of ``texts`` have a shipped vector, i.e. cost nothing to embed."""
+        from knowledge.embed.shipped import text_key
+
+        table = self._shipped_vectors()
+        return 0 if table is None else sum(text_key(t[:MAX_CHARS]) in table.rows for t in texts)
+
     def sparse(self, texts: Sequence[str], top_k: int = 256):
         """The optional "latent terms" head: a scipy CSR matrix (n, 16384). Same recipe for queries and passages."""
         if not self._sparse_ready:
