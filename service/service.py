@@ -4,7 +4,7 @@ The web app and the CLI call only this (the CLI as ``SYSTEM_USER``, a 管理员 
 so both route files to the same KBs and search with the same retriever. Every public method takes
 the acting ``User`` first and calls ``require`` before doing anything, so what a role may do is
 enforced here, not by which buttons the UI shows. The knowledge-base actions are in
-knowledge_bases.py.
+knowledge_bases.py, moving KBs of another embedder to the current one in reembedding.py.
 
 At start two background threads get things ready without blocking the UI:
 - the LLM: assemble the bundled model (first run) and load it. Until it is
@@ -30,6 +30,7 @@ from knowledge.types import Hit
 from service import accounts, history
 from service.accounts import User, require
 from service.knowledge_bases import KnowledgeBaseActions
+from service.reembedding import ReembedActions
 from shegong.config import Settings, get_settings
 from shegong.errors import ModelUnavailable, PermissionDenied, UserError
 
@@ -48,7 +49,7 @@ class _Task:
     message: str = ""
 
 
-class Service(KnowledgeBaseActions):
+class Service(KnowledgeBaseActions, ReembedActions):
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self._library = library
@@ -157,7 +158,7 @@ class Service(KnowledgeBaseActions):
     @property
     def busy(self) -> bool:
         """A background job is still running (the status line keeps refreshing)."""
-        return "running" in (self.llm_task.state, self.kb_task.state)
+        return "running" in (self.llm_task.state, self.kb_task.state) or bool(self._reembedding)
 
     @property
     def llm_ready(self) -> bool:
@@ -174,7 +175,10 @@ class Service(KnowledgeBaseActions):
             llm_text += "；在此之前回答直接摘自知识库原文"
         elif llm.state == "failed":
             llm_text += "；回答直接摘自知识库原文"
-        return f"{self.kb_task.message or '知识库已就绪'} ｜ {llm_text}"
+        kb_text = self.kb_task.message or "知识库已就绪"
+        if self.kb_task.state != "running":  # KBs of another embedder, or their re-embedding
+            kb_text = self.reembed_notice() or kb_text
+        return f"{kb_text} ｜ {llm_text}"
 
     # ------------------------------------------------------------ users
     def user(self, username: str | None) -> User:
@@ -200,6 +204,8 @@ class Service(KnowledgeBaseActions):
             conv = history.get_conversation(user.username, conversation_id)
             history_messages = [{"role": m["role"], "content": m["content"]} for m in conv.messages] if conv else []
         chosen = self.open_kbs(user, kbs) if kbs else None
+        if chosen is None:
+            self.check_searchable()
         for event in self.answerer.stream(question, mode, history_messages or None, chosen):
             if event.kind == "final" and conversation_id and question:
                 history.append_turn(user.username, conversation_id, question, event.answer.to_json(), mode)
@@ -218,6 +224,8 @@ class Service(KnowledgeBaseActions):
         """The passages nearest to a question. ``kbs``: opened with ``open_kbs``; None = all that open.
         ``hyde``: the LLM first writes a formal passage to search with (see ``use_hyde``)."""
         require(user, "kb.read")
+        if kbs is None:
+            self.check_searchable()
         retriever = self._hyde_retriever() if hyde else self.retriever
         return retriever.search(question, k, kb_objects=kbs if kbs is not None else self.library.select(),
                                 doc_types=doc_types)
