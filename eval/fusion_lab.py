@@ -135,6 +135,9 @@ class Variant:
     pin: bool = True
     notes: str = ""
     extra: dict = field(default_factory=dict)
+    # pseudo-relevance feedback on the dense leg: (k, beta): the query vector moves towards the mean of the
+    # first fused ranking's top k passages (Rocchio), the dense leg is scored again and fused again
+    prf: tuple[int, float] | None = None
 
 
 class Lab:
@@ -247,9 +250,33 @@ class Lab:
             self._groups[kind] = (gid, cents)
         return self._groups[kind]
 
+    def prf_leg(self, question: str, name: str, cand: int, top: list[int], beta: float) -> list[tuple[int, float]]:
+        """The dense leg ``name`` again, its query vector moved towards the mean of the rows ``top``."""
+        base = name.removesuffix("_exp")
+        q = rewrite(question)
+        qv = self.qcache["e5" if base.startswith("e5") else base].get(q.keyword_text if name.endswith("_exp") else q.text)
+        mat = self.dense["e5" if base.startswith("e5") else base]
+        qv = qv + beta * mat[top].mean(axis=0)
+        scores = mat @ (qv / np.linalg.norm(qv))
+        out = []
+        for kb in KBS:
+            ix = self.kb_rows[kb]
+            k = min(cand, len(ix))
+            t = np.argpartition(-scores[ix], k - 1)[:k]
+            out += [(int(ix[j]), float(scores[ix][j])) for j in t]
+        return sorted(out, key=lambda x: -x[1])
+
     def ranking(self, question: str, v: Variant) -> list[int]:
         rankings = [(w, [("", i, s) for i, s in self.leg(question, name, v.candidates)]) for name, w in v.legs]
         fused = rrf_fuse(rankings) if v.fusion == "rrf" else zscore_fuse(rankings)
+        if v.prf:
+            k, beta = v.prf
+            top = [i for _, i, _ in fused[:k]]
+            rankings = [(w, [("", i, s) for i, s in (self.prf_leg(question, name, v.candidates, top, beta)
+                                                     if not name.startswith("bm25") else
+                                                     self.leg(question, name, v.candidates))])
+                        for name, w in v.legs]
+            fused = rrf_fuse(rankings) if v.fusion == "rrf" else zscore_fuse(rankings)
         if v.prior:
             kind, w = v.prior
             gid, cents = self.group_of(kind)
