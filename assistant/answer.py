@@ -18,10 +18,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from assistant.context import Source, pick_hits, query_terms, select_sources
+from assistant.context import DIRECTIVES_LEFT_OUT, Source, drop_directives, pick_hits, query_terms, select_sources
 from assistant.gate import RelevanceGate
 from assistant.llm.base import LLM, Message
 from assistant.verify import cut_repetition, normalise_markers, only_not_found, repetition_start, verify_answer
+from ingest.injection import asked_for
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
 from shegong.errors import ModelUnavailable
 
@@ -157,16 +158,20 @@ class Answerer:
             ans.judge_p = self.judge_retrieved(query, result)
             relevant = ans.judge_p >= self.gate.judge_threshold
             ans.timings["judge_ms"] = round((time.perf_counter() - t) * 1000, 1)
+        # lines sending the reader to a phone number or a payment are quoted only if the question asks
+        allowed = asked_for(ans.question) | asked_for(query)
         if not relevant:
-            self._refuse(ans, select_sources(hits, query, max_sources=3))
+            self._refuse(ans, select_sources(hits, query, max_sources=3, allowed=allowed))
             ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
             yield Event("sources", answer=ans)
             yield Event("final", answer=ans)
             return
 
-        ans.sources = self.answer_sources(result, mode)
+        ans.sources = self.answer_sources(result, mode, allowed)
         if any(s.hit.meta.get("instructions_removed") for s in ans.sources):
             ans.warnings.append("资料中有像是对模型下指令的句子，已忽略，请督导检查该资料。")
+        if any(s.hit.meta.get("directives_removed") for s in ans.sources):
+            ans.warnings.append(DIRECTIVES_LEFT_OUT)
         yield Event("sources", answer=ans)
 
         if self.llm is None:
@@ -182,6 +187,9 @@ class Answerer:
             except ModelUnavailable as e:
                 ans.warnings.append(f"大模型暂时不可用（{str(e).rstrip('。')}），以下是直接摘自知识库的原文。")
                 self._extractive(ans)
+            ans.answer, dropped = drop_directives(ans.answer, allowed)  # what the model wrote itself
+            if dropped and DIRECTIVES_LEFT_OUT not in ans.warnings:
+                ans.warnings.append(DIRECTIVES_LEFT_OUT)
         ans.timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
         yield Event("final", answer=ans)
 
@@ -212,9 +220,9 @@ class Answerer:
             return fallback
         return text
 
-    def answer_sources(self, result: RetrievalResult, mode: Mode) -> list[Source]:
+    def answer_sources(self, result: RetrievalResult, mode: Mode, allowed: set[str] | None = None) -> list[Source]:
         return select_sources(pick_hits(result.hits, mode, self.max_sources), result.query.keyword_text,
-                              self.max_sources)
+                              self.max_sources, allowed=allowed)
 
     def replay(self, question: str, mode: Mode, raw: str, judged: bool) -> Answer:
         """The checks after generation run again on a recorded model text (evaluation, no LLM)."""

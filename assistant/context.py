@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.injection import asked_for, directive_kind, screen
 from ingest.textutil import split_sentences, tokenize
 from knowledge.types import Hit
 
@@ -36,28 +37,18 @@ def query_terms(text: str) -> set[str]:
     return {t for t in tokenize(text) if t not in GENERIC and len(t) > 1 or t.isdigit()}
 
 
-# Sentences in a document that address the model instead of the reader (prompt injection).
-INSTRUCTION = re.compile(
-    r"(忽略|无视|不要理会|忘记)(以上|上述|之前|前面|所有|全部)?.{0,6}(指令|指示|要求|规则|提示)|你(现在)?(必须|务必|应该)(用|在回答|回答)|"
-    r"(系统|system)\s*(提示|prompt)|ignore (all|previous|the above)|you must", re.I)
+def excerpt(hit: Hit, terms: set[str], budget: int = 260, allowed: set[str] = frozenset()) -> str:
+    """The most relevant sentences of a hit, in reading order, within ``budget`` characters.
 
-
-def strip_instructions(text: str) -> tuple[str, int]:
-    """Drop sentences that try to instruct the model; return the text and how many were dropped."""
-    kept, dropped = [], 0
-    for sentence in split_sentences(text):
-        if INSTRUCTION.search(sentence):
-            dropped += 1
-        else:
-            kept.append(sentence)
-    return "".join(kept), dropped
-
-
-def excerpt(hit: Hit, terms: set[str], budget: int = 260) -> str:
-    """The most relevant sentences of a hit, in reading order, within ``budget`` characters."""
-    text, dropped = strip_instructions(hit.text.strip())
-    if dropped:
-        hit.meta["instructions_removed"] = dropped
+    Sentences that look like instructions to the model are left out, and so are lines that send the
+    reader to a phone number or a payment unless the question asks for one (``allowed``, see
+    ingest/injection.py); the hit's meta counts both, for the answer's warnings.
+    """
+    text, instructions, directives = screen(hit.text.strip(), allowed)
+    if instructions:
+        hit.meta["instructions_removed"] = instructions
+    if directives:
+        hit.meta["directives_removed"] = directives
     if len(text) <= budget:
         return text
     sentences = [s for s in split_sentences(text) if s.strip()]
@@ -90,9 +81,12 @@ def quote(text: str) -> str:
 
 
 def select_sources(hits: list[Hit], question_text: str, max_sources: int = 4, budget: int = 260,
-                   prompt_budget: int = 150) -> list[Source]:
+                   prompt_budget: int = 150, allowed: set[str] | None = None) -> list[Source]:
+    """``allowed``: the directives the question asks for (default: read from ``question_text``)."""
     terms = query_terms(question_text)
-    return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget)), brief=quote(excerpt(h, terms, prompt_budget)))
+    allowed = asked_for(question_text) if allowed is None else allowed
+    return [Source(n=i, hit=h, excerpt=quote(excerpt(h, terms, budget, allowed)),
+                   brief=quote(excerpt(h, terms, prompt_budget, allowed)))
             for i, h in enumerate(hits[:max_sources], 1)]
 
 
@@ -109,3 +103,23 @@ def pick_hits(hits: list[Hit], mode: str, n: int) -> list[Hit]:
         if extra is not None:
             chosen = chosen[:-1] + [extra]
     return chosen
+
+
+DIRECTIVES_LEFT_OUT = "资料中让人拨打电话或付款的句子没有列出（问题没有问到；如需联系方式或缴费方式，请直接问）。"
+
+
+def drop_directives(text: str, allowed: set[str] = frozenset()) -> tuple[str, int]:
+    """A generated answer without sentences that send the reader to a phone number or a payment the
+    question did not ask for; line breaks are kept. Returns the text and how many sentences went."""
+    lines, dropped = [], 0
+    for line in text.split("\n"):
+        kept = []
+        for sentence in split_sentences(line):
+            kind = directive_kind(sentence)
+            if kind and kind not in allowed:
+                dropped += 1
+            else:
+                kept.append(sentence)
+        if kept or not line.strip():
+            lines.append("".join(kept))
+    return "\n".join(lines), dropped

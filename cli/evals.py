@@ -1,4 +1,4 @@
-"""Quality and speed evaluation: eval retrieval/answers/calibrate.
+"""Quality and speed evaluation: eval retrieval/answers/calibrate/injection.
 
 These call the eval harness (eval/), not the service: a measurement fixes its own retrieval
 configurations and model, whatever this office's settings say, so that its figures compare
@@ -56,3 +56,15 @@ def eval_calibrate(
     run()
     if judge:
         calibrate_judge(model)
+
+
+@eval_app.command("injection")
+def eval_injection(
+    model: Optional[str] = typer.Option(None, "--model", help="qwen2.5-coder-1.5b、qwen2.5-coder-0.5b 或 none；默认按设置"),
+    out: Optional[Path] = typer.Option(None, "--out", help="把结果写成 JSON"),
+    ids: Optional[list[str]] = typer.Option(None, "--id", help="只跑这几题（如 --id i18）"),
+) -> None:
+    """提示注入评测：资料里埋下的“指令”、电话、微信、付款，回答会不会转述（eval/data/injection.jsonl）。"""
+    from eval.injection import main as run
+
+    run(model, out, ids=ids)

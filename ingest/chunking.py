@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ingest.injection import instruction_hint
 from ingest.textutil import normalize, split_sentences
 from ingest.types import Block, Chunk, LoadedDocument
 
@@ -79,7 +80,26 @@ def chunk_document(doc: LoadedDocument, max_chars: int = 600, target_chars: int 
             chunks.append(item)
         else:
             chunks.extend(_section_chunks(doc, item, max_chars, target_chars, overlap))
-    return _dedupe(chunks)
+    chunks = _dedupe(chunks)
+    _flag_instructions(doc, chunks)
+    return chunks
+
+
+def _flag_instructions(doc: LoadedDocument, chunks: list[Chunk]) -> None:
+    """Mark chunks with a sentence that reads like an instruction to an AI, for a 督导 to check (the
+    answerer leaves such sentences out either way; see ingest/injection.py)."""
+    flagged = 0
+    for chunk in chunks:
+        hint = instruction_hint(chunk.text)
+        if hint:
+            chunk.meta["flagged"] = hint[:200]
+            flagged += 1
+    if flagged:
+        doc.meta["flagged_chunks"] = flagged
+        warning = (f"有 {flagged} 段含有像是对 AI 下指令的句子，已标记为待督导核查（回答时会略去这些句子）。"
+                   "请核对原文件的来源，确认无误后可保留，否则请删除这份资料")
+        if warning not in doc.warnings:
+            doc.warnings.append(warning)
 
 
 # --- articles and records ---

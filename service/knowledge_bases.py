@@ -23,7 +23,8 @@ from knowledge.library import CASES_KB, KB_FOR_TYPE, LAWS_KB
 from knowledge.store import DocumentInfo, IngestResult, KnowledgeBase
 from knowledge.types import Hit
 from service.accounts import User, require
-from shegong.errors import BUSY, UserError
+from service.uploads import free_name, same_name_in_batch, staging
+from shegong.errors import BUSY, ImportCancelled, UserError
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +130,11 @@ class KnowledgeBaseActions:
         check_size(path, name, self.settings.max_upload_mb)
 
     def upload(self, user: User, files: list[str | Path], kb: str | None = None, doc_type: str | None = None,
-               progress: Progress | None = None) -> list[IngestResult]:
+               progress: Progress | None = None, *, replace: bool = False) -> list[IngestResult]:
         """Files sent through the app; one result per file. A copy of each is kept under files/<kb>/ (for
-        download). A bad file never changes what is already stored."""
+        download). A bad file never changes what is already stored. A file named like a document already in
+        the KB replaces it only with ``replace`` (the 替换 action) or if it is a revision of it; otherwise both
+        are kept, the new one under a free name (附件1（2）.md)."""
         require(user, "kb.write")
         check_doc_type(doc_type)
         if not files:
@@ -142,41 +145,59 @@ class KnowledgeBaseActions:
             name = Path(f).name
             progress(i / len(files), f"正在导入 {name}（{i + 1}/{len(files)}）")
             if name in names_seen:
-                # A file of the same name replaces the stored one (a new version); two in one batch are two files.
-                results.append(IngestResult(title=name, source=name, status="error",
-                                            error=f"这一批里已经有一个叫 {name} 的文件，同名文件会互相覆盖；请改名后再单独上传"))
+                results.append(same_name_in_batch(name))
                 continue
             names_seen.add(name)
-            try:
-                results.append(self._upload_one(user, Path(f), kb, doc_type))
-            except UserError as e:
-                results.append(IngestResult(title=name, source=name, status="error", error=str(e)))
-            except Exception:
-                log.exception("upload of %s failed", name)
-                results.append(IngestResult(title=name, source=name, status="error",
-                                            error="导入时系统出错，文件未加入知识库（详情已记入日志）"))
+            results.append(self._upload_logged(user, Path(f), kb, doc_type, replace=replace))
         progress(1.0, "导入完成")
         return results
 
-    def _upload_one(self, user: User, path: Path, kb: str | None, doc_type: str | None) -> IngestResult:
+    def _upload_logged(self, user: User, path: Path, kb: str | None, doc_type: str | None, *, replace: bool = False,
+                       report: Progress | None = None) -> IngestResult:
+        """``_upload_one``, its errors as results (a cancel goes through)."""
+        try:
+            return self._upload_one(user, path, kb, doc_type, replace=replace, report=report)
+        except ImportCancelled:
+            raise
+        except UserError as e:
+            return IngestResult(title=path.name, source=path.name, status="error", error=str(e))
+        except Exception:
+            log.exception("upload of %s failed", path.name)
+            return IngestResult(title=path.name, source=path.name, status="error",
+                                error="导入时系统出错，文件未加入知识库（详情已记入日志）")
+
+    def _upload_one(self, user: User, path: Path, kb: str | None, doc_type: str | None, *, replace: bool = False,
+                    report: Progress | None = None) -> IngestResult:
         name = _safe_filename(path.name)
         self._check_file(path, name)
+        new_kb = (kb or KB_FOR_TYPE[doc_type or guess_doc_type(Path(name))]).strip() not in self.library.names()
         target, doc_type = self._route(name, kb, doc_type)
-        final = self._files_dir(target.name) / name
-        # Ingest from a private copy; it replaces the stored file only once the KB accepted it,
-        # so a corrupt re-upload leaves both the old file and its chunks in place.
-        incoming = self._files_dir(target.name) / ".incoming" / uuid.uuid4().hex
-        incoming.mkdir(parents=True)
+        result = None
         try:
-            staged = incoming / name
-            shutil.copyfile(path, staged)
-            result = add_file(target, staged, doc_type=doc_type, source=str(final))
-            if result.status in ("added", "replaced"):
-                os.replace(staged, final)
-                log.info("%s uploaded %s to %s: %s", user.username, name, target.name, result.status)
+            files_dir = self._files_dir(target.name)
+            # Ingest from a private copy; it becomes the stored file only once the KB accepted it,
+            # so a corrupt re-upload leaves both the old file and its chunks in place.
+            with staging(files_dir) as incoming:
+                staged = incoming / name
+                shutil.copyfile(path, staged)
+                keep_both = None if replace else (lambda source: str(free_name(target, files_dir, name)))
+                result = add_file(target, staged, doc_type=doc_type, source=str(files_dir / name), keep_both=keep_both,
+                                  report=report)
+                if result.status in ("added", "replaced"):
+                    os.replace(staged, result.source)
+                    log.info("%s uploaded %s to %s: %s", user.username, name, target.name, result.status)
         finally:
-            shutil.rmtree(incoming, ignore_errors=True)
+            if new_kb and (result is None or result.status not in ("added", "replaced")):
+                self._discard_if_empty(target.name)  # a failed upload does not leave a new, empty KB behind
         return result
+
+    def _discard_if_empty(self, name: str) -> None:
+        try:
+            if self.library.get(name).stats()["documents"] == 0:
+                self.library.remove_kb(name)
+                shutil.rmtree(self._files_dir(name, create=False), ignore_errors=True)
+        except UserError:
+            pass
 
     def ingest_file(self, user: User, path: Path, kb: KbRef | None = None, doc_type: str | None = None, *,
                     show_progress: bool = False) -> tuple[str, IngestResult]:
@@ -211,8 +232,7 @@ class KnowledgeBaseActions:
                              meta={"added_by": user.username, "form": True})
         target = self._kb(CASES_KB, create=True)
         result = add_document(target, doc)
-        if result.status == "added" and not result.added:  # the very same case is already stored
-            target.remove_document(result.doc_id)
+        if result.status == "duplicate":  # the very same case is already stored
             raise UserError("案例库里已有一条内容完全相同的案例，没有重复保存")
         log.info("%s added case %r: %s", user.username, title, result.status)
         return result
@@ -262,7 +282,7 @@ class KnowledgeBaseActions:
         if other is not None and other.id != old.id:
             raise UserError(f"知识库「{kb}」里已有另一份同名文件《{other.title}》（编号 {other.id}），替换会改掉那一份。"
                             "请把新文件改名后再替换，或选中那一份再替换。")
-        result = self.upload(user, [file], kb=target.name, doc_type=old.doc_type)[0]
+        result = self.upload(user, [file], kb=target.name, doc_type=old.doc_type, replace=True)[0]
         if result.status in ("added", "replaced", "unchanged") and result.doc_id != old.id:
             target.remove_document(old.id)
             if Path(old.source) != Path(result.source):

@@ -46,6 +46,8 @@ class ReembedActions:
         return self.library.embedder.name
 
     def stale_kbs(self, user: User) -> list[StaleKb]:
+        """KBs waiting for re-embedding, with what it costs (KB browsing: 督导, 管理员; everyone else reads
+        ``reembed_notice`` in the status line)."""
         require(user, "kb.read")
         out = []
         for name, old in self.library.stale().items():

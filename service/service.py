@@ -27,10 +27,11 @@ from knowledge.library import Library, get_library
 from knowledge.retrieve.hybrid import HybridRetriever
 from knowledge.store import KnowledgeBase
 from knowledge.types import Hit
-from service import accounts, history
+from service import accounts, history, logins
 from service.accounts import User, require
 from service.knowledge_bases import KnowledgeBaseActions
 from service.reembedding import ReembedActions
+from service.uploads import UploadActions
 from shegong.config import Settings, get_settings
 from shegong.errors import ModelUnavailable, PermissionDenied, UserError
 
@@ -49,7 +50,7 @@ class _Task:
     message: str = ""
 
 
-class Service(KnowledgeBaseActions, ReembedActions):
+class Service(KnowledgeBaseActions, ReembedActions, UploadActions):
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self._library = library
@@ -85,6 +86,8 @@ class Service(KnowledgeBaseActions, ReembedActions):
     # ------------------------------------------------------------ start-up
     def start(self, *, load_llm: bool = True, setup_kb: bool = True) -> Service:
         """Start the background jobs (LLM loading, first-run KB setup). Returns at once."""
+        self.clean_staging()  # what an import cut short by a crash left behind
+        self.imports.clean_leftovers()
         if setup_kb and self.library.needs_setup():
             self.kb_task = _Task("running", "正在建立默认知识库……")
             self._spawn("kb-setup", self._setup_kb)
@@ -201,14 +204,14 @@ class Service(KnowledgeBaseActions, ReembedActions):
         if len(question) > MAX_QUESTION_CHARS:
             raise UserError(f"问题太长了（{len(question)} 字），请控制在 {MAX_QUESTION_CHARS} 字以内")
         if history_messages is None and conversation_id:
-            conv = history.get_conversation(user.username, conversation_id)
+            conv = history.get_conversation(user, conversation_id)
             history_messages = [{"role": m["role"], "content": m["content"]} for m in conv.messages] if conv else []
         chosen = self.open_kbs(user, kbs) if kbs else None
         if chosen is None:
             self.check_searchable()
         for event in self.answerer.stream(question, mode, history_messages or None, chosen):
             if event.kind == "final" and conversation_id and question:
-                history.append_turn(user.username, conversation_id, question, event.answer.to_json(), mode)
+                history.append_turn(user, conversation_id, question, event.answer.to_json(), mode)
             yield event
 
     def ask(self, user: User, question: str, mode: str = "policy", conversation_id: str | None = None,
@@ -255,12 +258,12 @@ class Service(KnowledgeBaseActions, ReembedActions):
     # ------------------------------------------------------------ conversations and feedback
     def conversations(self, user: User, limit: int = 50) -> list[history.Conversation]:
         require(user, "ask")
-        return history.list_conversations(user.username, limit)
+        return history.list_conversations(user, limit)
 
     def conversation(self, user: User, conversation_id: str, *, missing_ok: bool = False) -> history.Conversation | None:
         """One of the user's own conversations; ``missing_ok``: None for one not saved yet (a new one)."""
         require(user, "ask")
-        conv = history.get_conversation(user.username, conversation_id)
+        conv = history.get_conversation(user, conversation_id)
         if conv is None and not missing_ok:
             raise UserError("找不到这段对话（可能已被删除）")
         return conv
@@ -271,14 +274,14 @@ class Service(KnowledgeBaseActions, ReembedActions):
 
     def delete_conversation(self, user: User, conversation_id: str) -> None:
         require(user, "ask")
-        history.delete_conversation(user.username, conversation_id)
+        history.delete_conversation(user, conversation_id)
 
-    def feedback(self, user: User, question: str, answer: str, citations: list[dict], rating: int,
-                 comment: str = "", conversation_id: str | None = None) -> int:
+    def feedback(self, user: User, conversation_id: str | None, turn: int, rating: int, comment: str = "") -> int:
+        """👍/👎 on the answer this server gave at ``turn`` of one of the user's conversations."""
         require(user, "feedback")
-        if not (question or "").strip():
+        if not conversation_id:
             raise UserError("还没有可以评价的回答")
-        return history.add_feedback(user.username, question, answer, citations, rating, comment, conversation_id)
+        return history.add_feedback(user, conversation_id, turn, rating, comment)
 
     def list_feedback(self, user: User, limit: int = 200) -> list[history.Feedback]:
         require(user, "review")
@@ -286,9 +289,10 @@ class Service(KnowledgeBaseActions, ReembedActions):
 
     # ------------------------------------------------------------ accounts
     @staticmethod
-    def sign_in(username: str, password: str) -> User | None:
-        """The account if the password is right, else None (never says which part was wrong)."""
-        return accounts.authenticate(username, password)
+    def sign_in(username: str, password: str, address: str = "?") -> User:
+        """The account, or LoginRefused (wrong name or password, never which; or too many failures from this
+        name or address: back-off, see service/logins.py). Blocking (Argon2): a server calls it in a thread."""
+        return logins.sign_in(username, password, address)
 
     @staticmethod
     def ensure_admin() -> accounts.InitialAdmin | None:
@@ -303,30 +307,30 @@ class Service(KnowledgeBaseActions, ReembedActions):
         """Create an account; returns it and its password (generated when none is given)."""
         require(user, "accounts")
         password = password or accounts.generate_password()
-        new = accounts.create_user(username, password, role)
+        new = accounts.create_user(username, password, role, by=user.username)
         log.info("%s created user %s (%s)", user.username, new.username, new.role)
         return new, password
 
     def set_role(self, user: User, username: str, role: str) -> User:
         require(user, "accounts")
-        return accounts.set_role(username, role)
+        return accounts.set_role(username, role, by=user.username)
 
     def reset_password(self, user: User, username: str, password: str = "") -> str:
         require(user, "accounts")
         password = password or accounts.generate_password()
-        accounts.set_password(username, password)
+        accounts.set_password(username, password, by=user.username)
         return password
 
     def change_own_password(self, user: User, old: str, new: str) -> None:
         if accounts.authenticate(user.username, old) is None:
             raise UserError("原密码不正确")
-        accounts.set_password(user.username, new)
+        accounts.set_password(user.username, new, by=user.username)
 
     def delete_user(self, user: User, username: str) -> None:
         require(user, "accounts")
         if username == user.username:
             raise UserError("不能删除当前登录的账号")
-        accounts.delete_user(username)
+        accounts.delete_user(username, by=user.username)
 
     # ------------------------------------------------------------ bundled models
     def model_status(self, user: User) -> dict[str, dict]:

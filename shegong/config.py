@@ -42,10 +42,34 @@ def bundled_model_name(name: str) -> str:
 
 
 def data_home() -> Path:
+    """The data directory, created readable by its owner only (an existing one is made so)."""
     env = os.environ.get("SHEGONG_HOME")
     path = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("shegong", appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _make_private(path)
     return path
+
+
+_private: set[Path] = set()
+
+
+def _make_private(path: Path) -> None:
+    if path in _private:
+        return
+    try:
+        if path.stat().st_mode & 0o077:  # an older version left it readable by everyone on the computer
+            path.chmod(0o700)
+        _private.add(path)
+    except OSError:  # not ours to change (a shared folder): the files inside are still created private
+        pass
+
+
+def private_files() -> None:
+    """From here on this process creates files for its owner only (0600, folders 0700).
+
+    The app and the CLI call it at start: app.sqlite holds password hashes and every conversation, and
+    the KB folders the uploaded originals."""
+    os.umask(0o077)
 
 
 class Settings(BaseSettings):
@@ -81,6 +105,10 @@ class Settings(BaseSettings):
     app_port: int = 7860
     app_concurrency: int = 1  # in-process LLM: one generation at a time
     max_upload_mb: int = 100
+    session_idle_hours: float = Field(8.0, description="a signed-in session unused this long has ended")
+    max_pdf_pages: int = Field(1000, description="a longer PDF is refused before any page is read")
+    # OCR reads ~5 s a page on an office PC: a scan that would take longer than this is refused (split it)
+    ocr_time_limit_s: float = 1200
 
     @field_validator("llm_default_model", mode="before")
     @classmethod

@@ -44,3 +44,7 @@ def database_error(e: sqlite3.Error, where: Path | str = "") -> UserError:
         return UserError(f"{BUSY}（例如正在导入文件）{place}。请等它完成后再试。")
     return UserError(f"知识库文件已损坏，无法读取{place}（{e}）。"
                      "可以用 shegong kb remove 删除这个知识库后重新导入文件。")
+
+
+class ImportCancelled(UserError):
+    """The person who started an import cancelled it; nothing was added."""

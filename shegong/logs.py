@@ -8,11 +8,12 @@ import logging
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-from shegong.config import get_settings
+from shegong.config import get_settings, private_files
 
 
 def setup_logging(name: str, *, console: bool) -> Path | None:
     """Returns the log file, or None when the data directory cannot be written (the command still runs)."""
+    private_files()  # every program that logs is one of ours starting: its files are for its owner only
     handlers: list[logging.Handler] = [logging.StreamHandler()] if console else []
     path = None
     try:

@@ -82,11 +82,12 @@ def serve(cmd: list[str], ready_url: str, log: Path, *, env: dict | None = None,
 
 
 @contextmanager
-def running_app(home: Path, timeout: float = 180, command: tuple[str, ...] = ("app.py",)):
-    """The app started as ``python <command>``: ``app.py`` (the README's way) or ``-m cli app`` (``shegong app``)."""
+def running_app(home: Path, timeout: float = 180, command: tuple[str, ...] = ("app.py",), env: dict | None = None):
+    """The app started as ``python <command>``: ``app.py`` (the README's way) or ``-m cli app`` (``shegong app``).
+    ``env``: more environment variables for the app (a setting to try)."""
     port = free_port()
     env = dict(os.environ, SHEGONG_HOME=str(home), SHEGONG_LLM_BACKEND="none", SHEGONG_APP_PORT=str(port),
-               SHEGONG_APP_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
+               SHEGONG_APP_HOST="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(env or {}))
     url = f"http://127.0.0.1:{port}"
     log = home / "app.log"
     with serve([sys.executable, *command], url, log, env=env, cwd=ROOT, timeout=timeout):

@@ -137,8 +137,10 @@ def test_social_worker_is_refused_on_the_server(worker, supervisor, tmp_path):
     f = tmp_path / "不该导入的文件.txt"
     f.write_text("不该导入的文件\n\n这是一段测试文字，社工账号不能把它导入知识库。\n", encoding="utf-8")
     kb, doc_id = before_docs[0][1], before_docs[0][0]
+    with pytest.raises(Exception) as err:  # the file itself is refused: it never reaches Gradio's cache
+        worker.predict([handle_file(str(f))], "自动（按资料类型）", "", api_name="/upload")
+    assert "403" in str(err.value)
     calls = [
-        lambda: worker.predict([handle_file(str(f))], "自动（按资料类型）", "", api_name="/upload"),
         lambda: worker.predict("社工自己加的案例", "", "场景", "问题", "做法", "", "", api_name="/add_case"),
         lambda: worker.predict(kb, doc_id, True, api_name="/delete_document"),
         lambda: worker.predict(["慈善法"], "", api_name="/import_laws"),
@@ -158,7 +160,7 @@ def test_feedback_is_stored(worker, server):
     import sqlite3
 
     _, answer = ask(worker, "居民身份证丢了，去哪里补办？")
-    worker.predict(answer, "希望写明办理窗口", api_name="/feedback_bad")
+    worker.predict("希望写明办理窗口", api_name="/feedback_bad")  # about the answer the server gave this client
     with sqlite3.connect(server.home / "app.sqlite") as conn:
         rows = conn.execute("SELECT username, question, rating, comment FROM feedback").fetchall()
     assert ("shegong", "居民身份证丢了，去哪里补办？", -1, "希望写明办理窗口") in rows

@@ -10,7 +10,7 @@ import pytest
 
 from knowledge.importer import add_file
 from knowledge.store import KnowledgeBase
-from knowledge.store.kb import EMBED_STEP
+from knowledge.store.kb import EMBED_BATCH
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def test_a_new_version_embeds_only_its_changed_chunks(tmp_path, usem3_embedder):
 
 def test_embedding_progress_moves_chunk_by_chunk(tmp_path, usem3_embedder):
     kb = KnowledgeBase(tmp_path / "kb", usem3_embedder)
-    many = [f"社区为第{i}类困难群众提供上门服务，登记需求并跟进办理进度。" for i in range(2 * EMBED_STEP + 5)]
+    many = [f"社区为第{i}类困难群众提供上门服务，登记需求并跟进办理进度。" for i in range(2 * EMBED_BATCH + 5)]
     calls = []
     result = add_file(kb, write(tmp_path / "服务清单.md", "服务清单", many), progress=lambda d, t: calls.append((d, t)))
     assert result.status == "added"

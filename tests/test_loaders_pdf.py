@@ -196,11 +196,17 @@ def test_pdf_without_text_or_readable_images_is_refused(tmp_path):
 
     path = tmp_path / "blank.pdf"
     c = canvas.Canvas(str(path))
-    c.rect(100, 100, 200, 200)  # a drawing, no text, no image
+    c.rect(100, 100, 200, 200)  # a drawing, no text, no image: not a scan
     c.showPage()
     c.save()
-    with pytest.raises(BadDocument, match="扫描件"):
+    with pytest.raises(BadDocument, match="没有文字，也没有图片"):
         load_file(path)
+    from PIL import Image
+
+    scan = tmp_path / "blank-scan.pdf"
+    Image.new("RGB", (600, 400), "white").save(scan, "PDF")  # an image with nothing OCR can read: a scan
+    with pytest.raises(BadDocument, match="扫描件且未能识别出文字"):
+        load_file(scan)
 
 
 def make_text_then_scan_pdf(path: Path) -> Path:

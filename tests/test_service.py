@@ -53,7 +53,7 @@ def test_social_worker_cannot_change_the_knowledge_base(service, users, tmp_path
     before = doc_count(service, boss)
     txt = tmp_path / "资料.txt"
     txt.write_text(GBK_TEXT, encoding="utf-8")
-    doc = service.list_documents(worker)[0]
+    doc = service.list_documents(boss)[0]
     attempts = [
         lambda: service.upload(worker, [txt]),
         lambda: service.add_case(worker, {"标题": "测试案例", "做法": "上门走访"}),
@@ -225,9 +225,10 @@ def test_conversation_is_saved_per_user(service, users):
     assert [c.id for c in service.conversations(worker)] == [cid]
     with pytest.raises(UserError):
         service.conversation(users["督导"], cid)  # not someone else's
-    fid = service.feedback(worker, answer.question, answer.answer, answer.citations, -1, "没说清楚去哪个窗口", cid)
+    fid = service.feedback(worker, cid, 0, -1, "没说清楚去哪个窗口")
     (fb,) = service.list_feedback(users["督导"])
     assert fb.id == fid and fb.rating == -1 and fb.comment == "没说清楚去哪个窗口" and fb.citations
+    assert (fb.question, fb.answer, fb.citations) == (answer.question, answer.answer, answer.citations)
 
 
 def test_status_without_llm_says_answers_are_extracts(service, users):

@@ -88,11 +88,14 @@ def test_changed_file_reindexes_only_that_file(tmp_path, embedder):
     assert a.doc_id != res.doc_id
 
 
-def test_duplicate_chunks_skipped(tmp_path, embedder):
+def test_an_identical_file_under_another_name_is_not_stored_again(tmp_path, embedder):
+    """It used to become a document with 0 chunks of its own."""
     kb = KnowledgeBase(tmp_path / "kb", embedder)
-    add_file(kb, write(tmp_path / "a.md", HANDBOOK))
+    first = add_file(kb, write(tmp_path / "a.md", HANDBOOK))
     res = add_file(kb, write(tmp_path / "copy.md", HANDBOOK))
-    assert res.added == 0 and res.duplicates >= 2
+    assert (res.status, res.doc_id, res.same_as) == ("duplicate", first.doc_id, "测试手册")
+    assert res.summary().endswith("与《测试手册》内容相同，未重复导入")
+    assert [d.id for d in kb.documents()] == [first.doc_id]
 
 
 def test_other_embedder_is_refused(tmp_path, embedder):

@@ -25,13 +25,14 @@ from webapp.common import current_user, guarded
 
 
 def build_app(svc: Service) -> gr.Blocks:
-    # Uploaded files are copied into the data dir, so Gradio's own copies need not outlive a day.
-    with gr.Blocks(title="社工助手", fill_width=True, delete_cache=(3600, 86400)) as demo:
+    # Uploaded files are copied into the data dir (and Gradio's copies removed) as soon as an import starts; a
+    # file uploaded but never imported goes within the hour.
+    with gr.Blocks(title="社工助手", fill_width=True, delete_cache=(600, 3600)) as demo:
         with gr.Row(equal_height=True, elem_id="sg-header"):
-            gr.Markdown("### 社工助手 · 找政策 / 搜方案", scale=3, min_width=220)
-            who = gr.Markdown("", elem_id="sg-who", scale=2, min_width=160)
+            gr.Markdown("### 社工助手 · 找政策 / 搜方案", scale=3, min_width=220, latex_delimiters=[])
+            who = gr.Markdown("", elem_id="sg-who", scale=2, min_width=160, latex_delimiters=[])
             gr.Button("退出登录", link="/logout", size="sm", scale=0, min_width=90)
-        status_line = gr.Markdown(svc.status(), elem_id="sg-status-line")
+        status_line = gr.Markdown(svc.status(), elem_id="sg-status-line", latex_delimiters=[])
         timer = gr.Timer(4)
         with gr.Tabs():
             ask = ask_tab.build(svc)
@@ -46,7 +47,7 @@ def build_app(svc: Service) -> gr.Blocks:
             kb_ok, acc_ok = user.can("kb.write"), user.can("accounts")
             names = svc.kb_names(user) if kb_ok else []
             return (
-                f"当前账号：**{ui.esc(user.username)}**（{user.role}）",
+                f"当前账号：**{ui.md(user.username)}**（{user.role}）",
                 svc.status(),
                 gr.Tab(visible=kb_ok),
                 gr.Tab(visible=acc_ok),

@@ -10,6 +10,7 @@ from service.accounts import ROLES
 from shegong.errors import UserError
 from webapp import render as ui
 from webapp.common import current_user, guarded
+from webapp.sessions import end_sessions
 
 USER_HEADERS = ["用户名", "角色", "建立时间", "最近登录"]
 
@@ -19,20 +20,10 @@ def users_frame(users) -> pd.DataFrame:
                         columns=USER_HEADERS)
 
 
-def sign_out_everywhere(request: gr.Request, username: str) -> None:
-    """End every signed-in session of ``username``: Gradio keeps one token per sign-in in ``app.tokens``
-    (its own "log out of all sessions" does the same)."""
-    tokens = getattr(getattr(getattr(request, "request", None), "app", None), "tokens", None)
-    if isinstance(tokens, dict):
-        for token, user in list(tokens.items()):
-            if user == username:
-                tokens.pop(token, None)
-
-
 def build(svc: Service) -> gr.Tab:
     with gr.Tab("账号", id="accounts", visible=False) as acc_tab:
-        gr.Markdown("角色：**社工** 提问；**督导** 提问、管理知识库；**学员** 提问、题库训练；"
-                    "**管理员** 管理账号及全部功能。点表格中的一行可选中该账号。")
+        gr.Markdown("角色：**社工** 提问；**督导** 提问、管理和浏览知识库；**学员** 提问、题库训练；"
+                    "**管理员** 管理账号及全部功能。点表格中的一行可选中该账号。", latex_delimiters=[])
         users_df = gr.Dataframe(headers=USER_HEADERS, interactive=False)
         users_btn = gr.Button("刷新", size="sm")
         with gr.Row():
@@ -45,7 +36,7 @@ def build(svc: Service) -> gr.Tab:
             pw_btn = gr.Button("重置密码")
             acc_del_confirm = gr.Checkbox(label="确认删除", value=False)
             acc_del_btn = gr.Button("删除账号", variant="stop")
-        acc_msg = gr.Markdown()
+        acc_msg = gr.Markdown(latex_delimiters=[])
 
     @guarded
     def list_users(request: gr.Request):
@@ -66,7 +57,7 @@ def build(svc: Service) -> gr.Tab:
         new, pw = svc.add_user(user, name, role, password)
         shown = ("密码已按输入设置" if password
                  else f"初始密码：`{ui.esc(pw)}`（请转告本人，登录后在「我的账号」修改）")
-        return f"✓ 已新建账号 **{ui.esc(new.username)}**（{new.role}）。{shown}", "", users_frame(svc.list_users(user))
+        return f"✓ 已新建账号 **{ui.md(new.username)}**（{new.role}）。{shown}", "", users_frame(svc.list_users(user))
 
     add_btn.click(add_user, [acc_name, acc_role, acc_pw], [acc_msg, acc_pw, users_df], api_name="add_user",
                   concurrency_limit=None, show_progress_on=acc_msg)
@@ -75,7 +66,7 @@ def build(svc: Service) -> gr.Tab:
     def set_role(name: str, role: str, request: gr.Request):
         user = current_user(svc, request)
         changed = svc.set_role(user, (name or "").strip(), role)
-        return f"✓ {ui.esc(changed.username)} 的角色已改为 {changed.role}", users_frame(svc.list_users(user))
+        return f"✓ {ui.md(changed.username)} 的角色已改为 {changed.role}", users_frame(svc.list_users(user))
 
     role_btn.click(set_role, [acc_name, acc_role], [acc_msg, users_df], api_name="set_role",
                    concurrency_limit=None, show_progress_on=acc_msg)
@@ -83,9 +74,9 @@ def build(svc: Service) -> gr.Tab:
     @guarded
     def reset_password(name: str, password: str, request: gr.Request):
         pw = svc.reset_password(current_user(svc, request), (name or "").strip(), password)
-        sign_out_everywhere(request, (name or "").strip())  # whoever knew the old password is out too
+        end_sessions(request, (name or "").strip(), "password_reset")  # whoever knew the old password is out too
         shown = f"新密码：`{ui.esc(pw)}`" if not password else "已设为输入的密码"
-        return f"✓ 已重置 {ui.esc(name)} 的密码。{shown}", ""
+        return f"✓ 已重置 {ui.md(name)} 的密码，此账号已在各处退出登录。{shown}", ""
 
     pw_btn.click(reset_password, [acc_name, acc_pw], [acc_msg, acc_pw], api_name="reset_password",
                  concurrency_limit=None, show_progress_on=acc_msg)
@@ -96,7 +87,8 @@ def build(svc: Service) -> gr.Tab:
         if not confirm:
             raise UserError("请先勾选“确认删除”")
         svc.delete_user(user, (name or "").strip())
-        return f"✓ 已删除账号 {ui.esc(name)}", False, users_frame(svc.list_users(user))
+        end_sessions(request, (name or "").strip(), "account_deleted")
+        return f"✓ 已删除账号 {ui.md(name)}", False, users_frame(svc.list_users(user))
 
     acc_del_btn.click(delete_user, [acc_name, acc_del_confirm], [acc_msg, acc_del_confirm, users_df],
                       api_name="delete_user", concurrency_limit=None, show_progress_on=acc_msg)

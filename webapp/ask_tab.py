@@ -33,6 +33,7 @@ def conversation_choices(svc: Service, user: User) -> list[tuple[str, str]]:
 def build(svc: Service) -> AskTab:
     with gr.Tab("问答", id="ask"):
         conv_id = gr.State(None)
+        turn = gr.State(None)  # which question of the conversation the answer on screen is (for 👍/👎)
         with gr.Row(equal_height=True, elem_id="sg-ask-bar"):
             mode = gr.Radio(MODES, value="policy", show_label=False, container=False, scale=0, min_width=190)
             conv_dd = gr.Dropdown([HISTORY_HINT], label="历史对话", show_label=False, value="", container=False,
@@ -41,7 +42,8 @@ def build(svc: Service) -> AskTab:
         chatbot = gr.Chatbot(
             label="对话", show_label=False, height="58vh", min_height=300, feedback_options=None, autoscroll=False,
             placeholder="请输入社区工作中遇到的问题，例如居民求助、政策依据、处理办法。回答会列出依据的原文出处。",
-            examples=[{"text": q} for q in EXAMPLES], buttons=["copy"], elem_id="sg-chat")
+            examples=[{"text": q} for q in EXAMPLES], buttons=["copy"], elem_id="sg-chat",
+            latex_delimiters=[])  # sources are shown verbatim: "$$…$$" in a document is text, not a formula
         with gr.Row(equal_height=True):
             question = gr.Textbox(label="问题", placeholder="在这里输入问题，按回车发送", show_label=False, container=False,
                                   scale=5, min_width=200, max_length=500, elem_id="sg-question")
@@ -78,7 +80,7 @@ def build(svc: Service) -> AskTab:
             raise UserError("请先输入问题")
         cid = cid or svc.new_conversation_id()
         chat = chat_with_pending(user, cid, q)
-        yield chat, "", cid, None, gr.update()
+        yield chat, "", cid, None, gr.update(), None
         text, status, citations = "", "正在检索知识库……", []
         for ev in svc.ask_stream(user, q, mode_value or "policy", conversation_id=cid):
             if ev.kind == "status":
@@ -91,12 +93,17 @@ def build(svc: Service) -> AskTab:
             elif ev.kind == "final":
                 data = ev.answer.to_json()
                 chat[-1] = {"role": "assistant", "content": ui.render_answer(data)}
-                yield chat, "", cid, data, gr.Dropdown(choices=conversation_choices(svc, user), value=cid)
+                yield (chat, "", cid, data, gr.Dropdown(choices=conversation_choices(svc, user), value=cid),
+                       last_turn(user, cid))
                 return
             chat[-1] = {"role": "assistant", "content": ui.render_pending(status, text, citations)}
-            yield chat, "", cid, None, gr.update()
+            yield chat, "", cid, None, gr.update(), None
 
-    ask_inputs, ask_outputs = [question, mode, conv_id], [chatbot, question, conv_id, answer_json, conv_dd]
+    def last_turn(user: User, cid: str | None) -> int | None:
+        conv = svc.conversation(user, cid, missing_ok=True) if cid else None
+        return len(conv.messages) // 2 - 1 if conv and conv.messages else None
+
+    ask_inputs, ask_outputs = [question, mode, conv_id], [chatbot, question, conv_id, answer_json, conv_dd, turn]
     private = dict(api_visibility="private")
     to_question = dict(fn=None, js=ui.SCROLL_TO_QUESTION_JS, queue=False, **private)
     to_answer = dict(fn=None, js=ui.SCROLL_TO_ANSWER_JS, queue=False, **private)
@@ -119,30 +126,30 @@ def build(svc: Service) -> AskTab:
     def open_conversation(cid: str | None, request: gr.Request):
         user = current_user(svc, request)
         if not cid:
-            return gr.update(), gr.update(), gr.update(), gr.update()
+            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
         conv = svc.conversation(user, cid)
         last = next((m["answer"] for m in reversed(conv.messages) if m.get("answer")), None)
-        return ui.chat_messages(conv.messages), cid, conv.mode, last
+        return ui.chat_messages(conv.messages), cid, conv.mode, last, last_turn(user, cid)
 
-    conv_dd.input(open_conversation, conv_dd, [chatbot, conv_id, mode, answer_json],
+    conv_dd.input(open_conversation, conv_dd, [chatbot, conv_id, mode, answer_json, turn],
                   api_name="open_conversation", concurrency_limit=None)
-    new_chat.click(lambda: ([], None, None, gr.Dropdown(value="")), None,
-                   [chatbot, conv_id, answer_json, conv_dd], api_visibility="private", concurrency_limit=None)
+    new_chat.click(lambda: ([], None, None, gr.Dropdown(value=""), None), None,
+                   [chatbot, conv_id, answer_json, conv_dd, turn], api_visibility="private", concurrency_limit=None)
 
     def make_feedback(rating: int):
         @guarded
-        def rate(answer: dict | None, note: str, cid: str | None, request: gr.Request):
+        def rate(note: str, cid: str | None, at: int | None, request: gr.Request):
+            """About the answer on screen, as the server stored it: the browser only says which one."""
             user = current_user(svc, request)
-            if not answer:
+            if not cid or at is None:
                 raise UserError("还没有可以评价的回答")
-            svc.feedback(user, answer.get("question", ""), answer.get("answer", ""),
-                         answer.get("citations", []), rating, note, cid)
+            svc.feedback(user, cid, at, rating, note)
             gr.Info("已记录，谢谢反馈！", title="反馈")
             return ""
         return rate
 
-    good.click(make_feedback(1), [answer_json, comment, conv_id], comment, api_name="feedback_good",
+    good.click(make_feedback(1), [comment, conv_id, turn], comment, api_name="feedback_good",
                concurrency_limit=None, show_progress="hidden")
-    bad.click(make_feedback(-1), [answer_json, comment, conv_id], comment, api_name="feedback_bad",
+    bad.click(make_feedback(-1), [comment, conv_id, turn], comment, api_name="feedback_bad",
               concurrency_limit=None, show_progress="hidden")
     return AskTab(conversations=conv_dd)

@@ -23,7 +23,7 @@ from webapp.common import current_user, guarded
 TYPE_CHOICES = [("自动判断", "")] + [(label, key) for key, label in DOC_TYPE_LABELS.items()]
 AUTO_KB = "自动（按资料类型）"
 ALL = "全部"
-DOC_HEADERS = ["编号", "知识库", "标题", "类型", "段落数", "加入时间", "来源"]
+DOC_HEADERS = ["编号", "知识库", "标题", "类型", "段落数", "加入时间", "来源", "待核查"]
 STATS_HEADERS = ["知识库", "文档数", "段落数", "工作手册", "政策文件", "法律法规", "案例", "大小(MB)"]
 DOWNLOADS = Path(tempfile.gettempdir()) / "shegong-downloads"
 
@@ -44,8 +44,41 @@ def stats_frame(stats: list[dict]) -> pd.DataFrame:
 
 def docs_frame(docs) -> pd.DataFrame:
     rows = [[d.doc.id, d.kb, d.doc.title, DOC_TYPE_LABELS.get(d.doc.doc_type, d.doc.doc_type), d.doc.n_chunks,
-             d.doc.added_at, source_label(d.doc.source)] for d in docs]
+             d.doc.added_at, source_label(d.doc.source), flagged_label(d.doc.meta)] for d in docs]
     return pd.DataFrame(rows, columns=DOC_HEADERS)
+
+
+def flagged_label(meta: dict) -> str:
+    """Chunks with sentences that read like instructions to an AI, for a 督导 to check (README: 安全)."""
+    n = meta.get("flagged_chunks") or 0
+    return f"⚠ {n} 段" if n else ""
+
+
+def discard_uploads(paths) -> None:
+    """Remove Gradio's temporary copies of uploaded files once the service has its own (or refused them)."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+    for path in [paths] if isinstance(paths, str) else paths or []:
+        f = Path(path).resolve()
+        if folder in f.parents and f.is_file():
+            f.unlink(missing_ok=True)
+            try:
+                f.parent.rmdir()  # Gradio keeps each upload in a folder of its own
+            except OSError:
+                pass
+
+
+def jobs_text(jobs, user_name: str) -> str:
+    if not jobs:
+        return "没有正在进行的导入"
+    lines = []
+    for job in jobs[:8]:
+        who = "" if job.username == user_name else f"（{job.username} 发起）"
+        lines.append(job.line() + who)
+        if not job.active and job.results:
+            lines.append("  " + ui.ingest_summary(job.results).replace("\n", "\n  "))
+    return "\n".join(lines)
 
 
 def source_label(source: str) -> str:
@@ -78,8 +111,14 @@ def build(svc: Service) -> KbTab:
             with gr.Row():
                 up_kb = gr.Dropdown([AUTO_KB], value=AUTO_KB, label="放入知识库", allow_custom_value=True)
                 up_type = gr.Dropdown(TYPE_CHOICES, value="", label="资料类型", allow_custom_value=True)
-            up_btn = gr.Button("开始导入", variant="primary")
-            up_result = gr.Textbox(label="导入结果", lines=4, interactive=False)
+            with gr.Row():
+                up_btn = gr.Button("开始导入", variant="primary", scale=3)
+                cancel_btn = gr.Button("取消我发起的导入", size="sm", scale=1)
+            up_result = gr.Textbox(label="导入结果", lines=5, interactive=False,
+                                   placeholder="导入在后台进行，这里显示进度和结果；期间可以照常录入案例、删除文档")
+            jobs_timer = gr.Timer(1.5, active=False)
+            last_finished = gr.State(0)  # when the latest import seen finished: a later one refreshes the lists
+            api_upload_btn, api_status_btn = gr.Button(visible=False), gr.Button(visible=False)
         with gr.Accordion("录入案例", open=False):
             case_inputs = {}
             with gr.Row():
@@ -89,7 +128,7 @@ def build(svc: Service) -> KbTab:
                 case_inputs[name] = gr.Textbox(label=name, lines=2)
             case_inputs["标签"] = gr.Textbox(label="标签（用顿号或逗号分隔）")
             case_btn = gr.Button("保存案例", variant="primary")
-            case_result = gr.Markdown()
+            case_result = gr.Markdown(latex_delimiters=[])
         with gr.Accordion("文档列表", open=True):
             with gr.Row():
                 f_kb = gr.Dropdown([ALL], value=ALL, label="知识库", allow_custom_value=True)
@@ -97,7 +136,8 @@ def build(svc: Service) -> KbTab:
                 f_query = gr.Textbox(label="标题或文件名包含")
             list_btn = gr.Button("查询", size="sm")
             docs_df = gr.Dataframe(headers=DOC_HEADERS, interactive=False, max_height=360, wrap=True)
-            gr.Markdown("点表格中的一行选中文档，然后查看、下载、替换或删除。")
+            gr.Markdown("点表格中的一行选中文档，然后查看、下载、替换或删除。“待核查”列有数字的文档，"
+                        "含有像是对 AI 下指令的句子，请查看段落并核对来源（见 README 的“安全”一节）。", latex_delimiters=[])
             with gr.Row():
                 sel_kb = gr.Textbox(label="选中的知识库", interactive=False)
                 sel_id = gr.Number(None, label="选中的文档编号", precision=0, interactive=False)
@@ -109,7 +149,7 @@ def build(svc: Service) -> KbTab:
             with gr.Row():
                 replace_file = gr.File(label="用新文件替换选中的文档", type="filepath", height=120)
                 replace_btn = gr.Button("替换", size="sm")
-            doc_msg = gr.Markdown()
+            doc_msg = gr.Markdown(latex_delimiters=[])
             download_file = gr.File(label="原文件", visible=False)
             chunks_view = gr.HTML()
         with gr.Accordion("导入国家法律", open=False):
@@ -130,15 +170,62 @@ def build(svc: Service) -> KbTab:
     stats_btn.click(kb_stats, None, stats_df, api_name="kb_stats", concurrency_limit=None)
     kb_tab.select(kb_stats, None, stats_df, api_visibility="private", concurrency_limit=None)
 
+    def submit(paths: list[str] | None, kb: str, doc_type: str, request: gr.Request):
+        user = current_user(svc, request)
+        try:
+            return user, svc.start_upload(user, paths or [], None if kb in (AUTO_KB, "", None) else kb, doc_type or None)
+        finally:
+            discard_uploads(paths)  # the import has its own copies; a refused upload leaves nothing behind
+
+    @guarded
+    def start_upload(paths: list[str] | None, kb: str, doc_type: str, request: gr.Request):
+        """The button: the import runs in the background, its progress shows below."""
+        user, _job = submit(paths, kb, doc_type, request)
+        return jobs_text(svc.import_jobs(user), user.username), None, gr.Timer(active=True)
+
     @guarded
     def upload(paths: list[str] | None, kb: str, doc_type: str, request: gr.Request, progress=gr.Progress()):
-        user = current_user(svc, request)
-        results = svc.upload(user, paths or [], None if kb in (AUTO_KB, "", None) else kb, doc_type or None,
-                             progress=lambda frac, msg: progress(frac, desc=msg))
-        return ui.ingest_summary(results), None
+        """The API: the same import lane, waited for (scripts get the results)."""
+        user, job = submit(paths, kb, doc_type, request)
+        while job.active:
+            progress(job.fraction, desc=job.message)
+            time.sleep(0.3)
+        return ui.ingest_summary(job.results) if job.state == "done" else job.message, None
 
-    uploaded = up_btn.click(upload, [files, up_kb, up_type], [up_result, files], api_name="upload",
-                            concurrency_id="ingest", concurrency_limit=1, show_progress_on=up_result)
+    @guarded
+    def poll_imports(seen: float, up_value: str, f_value: str, doc_type: str, query: str, request: gr.Request):
+        """The timer: progress of every import; once one has finished, the lists and statistics are refreshed."""
+        user = current_user(svc, request)
+        jobs = svc.import_jobs(user)
+        latest = max((j.finished or 0 for j in jobs if not j.active), default=0)
+        views = (refresh_kb_views(up_value, f_value, doc_type, query, request) if latest != seen
+                 else (gr.update(),) * 4)
+        return (jobs_text(jobs, user.username), gr.Timer(active=any(j.active for j in jobs)), latest, *views)
+
+    @guarded
+    def import_report(request: gr.Request):
+        user = current_user(svc, request)
+        return jobs_text(svc.import_jobs(user), user.username)
+
+    @guarded
+    def cancel_imports(request: gr.Request):
+        user = current_user(svc, request)
+        mine = [j for j in svc.import_jobs(user) if j.active and j.username == user.username]
+        if not mine:
+            raise UserError("没有您发起的、还没完成的导入")
+        for job in mine:
+            svc.cancel_import(user, job.id)
+        return jobs_text(svc.import_jobs(user), user.username)
+
+    up_btn.click(start_upload, [files, up_kb, up_type], [up_result, files, jobs_timer], api_name="start_upload",
+                 concurrency_limit=None, show_progress_on=up_result)
+    uploaded = api_upload_btn.click(upload, [files, up_kb, up_type], [up_result, files], api_name="upload",
+                                    concurrency_limit=None, show_progress_on=up_result)
+    jobs_timer.tick(poll_imports, [last_finished, up_kb, f_kb, f_type, f_query],
+                    [up_result, jobs_timer, last_finished, up_kb, f_kb, docs_df, stats_df],
+                    show_progress="hidden", api_visibility="private", concurrency_limit=None)
+    api_status_btn.click(import_report, None, up_result, api_name="import_status", concurrency_limit=None)
+    cancel_btn.click(cancel_imports, None, up_result, api_name="cancel_import", concurrency_limit=None)
 
     @guarded
     def add_case(title: str, department: str, scene: str, problem: str, method: str, effect: str, tags: str,
@@ -147,10 +234,11 @@ def build(svc: Service) -> KbTab:
         result = svc.add_case(current_user(svc, request), dict(zip(case_inputs, values)))
         if result.status == "error":
             raise UserError(result.error or "保存失败")
-        return f"✓ 已保存案例「{ui.esc(result.title)}」，现在提问即可检索到。"
+        return f"✓ 已保存案例「{ui.md(result.title)}」，现在提问即可检索到。"
 
+    # not in the import lane: a case is saved while a long import runs
     case_saved = case_btn.click(add_case, list(case_inputs.values()), case_result, api_name="add_case",
-                                concurrency_id="ingest", concurrency_limit=1)
+                                concurrency_id="kb-edit", concurrency_limit=2)
 
     @guarded
     def list_documents(kb: str, doc_type: str, query: str, request: gr.Request):
@@ -218,11 +306,12 @@ def build(svc: Service) -> KbTab:
         if not confirm:
             raise UserError("请先勾选“确认删除”")
         doc = svc.delete_document(user, kb, doc_id)
-        return f"✓ 已删除《{ui.esc(doc.title)}》（{doc.n_chunks} 段）", False, "", None
+        return f"✓ 已删除《{ui.md(doc.title)}》（{doc.n_chunks} 段）", False, "", None
 
     # The selection is cleared (the selected document may be gone), then the views are refreshed.
+    # Not in the import lane: a document can be deleted while a long import runs.
     del_btn.click(delete_document, [sel_kb, sel_id, del_confirm], [doc_msg, del_confirm, sel_kb, sel_id],
-                  api_name="delete_document", concurrency_id="ingest", concurrency_limit=1,
+                  api_name="delete_document", concurrency_id="kb-edit", concurrency_limit=2,
                   show_progress_on=doc_msg).success(**refresh)
 
     @guarded
@@ -230,8 +319,11 @@ def build(svc: Service) -> KbTab:
         kb, doc_id = selected(kb, doc_id)
         if not path:
             raise UserError("请先选择用来替换的新文件")
-        result = svc.replace_document(current_user(svc, request), kb, doc_id, path)
-        return ui.esc(result.summary()).replace("\n", "<br>"), None, "", None
+        try:
+            result = svc.replace_document(current_user(svc, request), kb, doc_id, path)
+        finally:
+            discard_uploads(path)
+        return ui.md(result.summary()).replace("\n", "<br>"), None, "", None
 
     replace_btn.click(replace_document, [sel_kb, sel_id, replace_file], [doc_msg, replace_file, sel_kb, sel_id],
                       api_name="replace_document", concurrency_id="ingest", concurrency_limit=1,

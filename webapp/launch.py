@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import gradio as gr
 from starlette.middleware import Middleware
 
@@ -11,27 +13,26 @@ from shegong.logs import setup_logging
 from webapp import build_app
 from webapp import render as ui
 from webapp.login_page import ChinesePages
+from webapp.sessions import check_login
+from webapp.sessions import middleware as session_middleware
 
-AUTH_MESSAGE = "请使用社工助手账号登录。首次使用时，管理员密码见启动窗口或数据目录中的「初始管理员密码.txt」。"
+AUTH_MESSAGE = ("请使用社工助手账号登录。首次使用时，管理员密码在数据目录中的「初始管理员密码.txt」里。"
+                "连续输错 5 次后需等待一段时间才能再试。")
 
 
 def announce_initial_admin() -> None:
-    """First run: create the 管理员 account and tell the person starting the app how to sign in."""
+    """First run: create the 管理员 account and tell the person starting the app where its password is."""
     admin = Service.ensure_admin()
-    if admin is None:
-        return
-    line = "=" * 60
-    if admin.password_file:
-        print(f"\n{line}\n首次启动：已建立管理员账号\n  用户名：{admin.username}\n  密码：{admin.password}\n"
-              f"  （密码也已保存在 {admin.password_file}）\n请登录后在「账号」页为同事建立账号。\n{line}\n", flush=True)
-    else:
-        print(f"\n{line}\n首次启动：已建立管理员账号 {admin.username}，"
-              f"密码为环境变量 SHEGONG_ADMIN_PASSWORD 的值。\n{line}\n",
-              flush=True)
+    if admin is not None:
+        print(admin.announcement(), flush=True)
 
 
-def check_login(username: str, password: str) -> bool:
-    return Service.sign_in(username, password) is not None
+def server_address(settings) -> tuple[str, int]:
+    """Where to listen: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT when set, as users of Gradio expect (they win
+    over app_host / app_port), else the app's settings."""
+    name = os.environ.get("GRADIO_SERVER_NAME") or settings.app_host
+    port = os.environ.get("GRADIO_SERVER_PORT")
+    return name, int(port) if port else settings.app_port
 
 
 def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **kwargs):
@@ -43,16 +44,18 @@ def launch(svc: Service | None = None, *, prevent_thread_lock: bool = False, **k
     # The in-process model runs one generation at a time; an HTTP backend can take several.
     llm_slots = max(settings.app_concurrency, 8 if settings.llm_backend == "openai" else 1)
     demo.queue(default_concurrency_limit=llm_slots)
+    server_name, server_port = server_address(settings)
     options = dict(
-        server_name=settings.app_host,
-        server_port=settings.app_port,
-        auth=check_login,
+        server_name=server_name,
+        server_port=server_port,
+        auth=check_login,  # with back-off, in a thread pool (webapp/sessions.py)
         auth_message=AUTH_MESSAGE,
-        app_kwargs={"middleware": [Middleware(ChinesePages)]},
+        # sessions that end, sign-in addresses, uploads only for who may add files (webapp/sessions.py)
+        app_kwargs={"middleware": [Middleware(ChinesePages), *session_middleware()]},
         show_error=False,
-        # Gradio stops huge uploads early, in English; ours (at max_upload_mb) says why in Chinese, so
-        # Gradio's cap sits far above it and only stops what is absurd for a disk (a 200 MB file gets ours).
-        max_file_size=f"{max(settings.max_upload_mb * 10, 1024)}mb",
+        # Gradio's own cap is the app's: nobody can park bigger files in its cache (its message is English;
+        # the upload form says the limit in Chinese).
+        max_file_size=f"{settings.max_upload_mb}mb",
         footer_links=[],
         theme=gr.themes.Soft(),
         css=ui.CSS,

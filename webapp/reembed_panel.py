@@ -22,13 +22,13 @@ class ReembedPanel:
 
 
 def describe(svc: Service, stale) -> str:
-    model = ui.esc(svc.embedder_name())
+    model = ui.md(svc.embedder_name())
     if not stale:
         return f"所有知识库都使用当前向量模型 {model}。"
     lines = [f"以下知识库是用其他向量模型建立的，它们的向量不能和当前模型 {model} 的混用，**现在不参与检索**："]
     for k in stale:
         cost = f"需要计算 {k.to_compute} 段" if k.to_compute else "向量随程序提供，几十秒即可完成"
-        lines.append(f"- 「{ui.esc(k.name)}」：{k.chunks} 段，由 {ui.esc(k.embedder)} 建立；{cost}")
+        lines.append(f"- 「{ui.md(k.name)}」：{k.chunks} 段，由 {ui.md(k.embedder)} 建立；{cost}")
     lines.append("点“重新向量化”换成当前模型：文档和段落都不变，只重新计算向量；中途关掉页面或程序也不要紧，"
                  "再点一次会接着做。完成之前这些知识库仍不参与检索。")
     return "\n".join(lines)
@@ -37,7 +37,7 @@ def describe(svc: Service, stale) -> str:
 def build(svc: Service, tab: gr.Tab) -> ReembedPanel:
     """Inside the 知识库 tab: filled in when the tab is opened."""
     with gr.Accordion("向量模型", open=True):
-        notice = gr.Markdown()
+        notice = gr.Markdown(latex_delimiters=[])
         button = gr.Button("重新向量化", variant="primary", visible=False)
         result = gr.Textbox(label="重新向量化结果", lines=3, interactive=False, visible=False)
 

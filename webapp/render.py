@@ -19,6 +19,15 @@ def esc(text: str) -> str:
     return html.escape(text or "", quote=True)
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:])")
+
+
+def md(text: str) -> str:
+    """Text from users or documents inside a gr.Markdown message: HTML and Markdown both escaped, so a title
+    such as "![p](http://…)" is shown as written, never fetched as an image or made a link."""
+    return _MARKDOWN.sub(r"\\\1", esc(text))
+
+
 def highlight(text: str, terms: set[str] | list[str]) -> str:
     """Escape ``text`` and wrap each occurrence of a term in <mark>."""
     terms = sorted({t for t in terms if t and t.strip()}, key=len, reverse=True)
@@ -151,9 +160,10 @@ def ingest_summary(results) -> str:
         return "没有导入任何文件"
     ok = sum(r.status in ("added", "replaced") for r in results)
     same = sum(r.status == "unchanged" for r in results)
+    dup = sum(r.status == "duplicate" for r in results)
     bad = sum(r.status == "error" for r in results)
     head = f"共 {len(results)} 个：成功 {ok} 个"
-    head += (f"，未变 {same} 个" if same else "") + (f"，失败 {bad} 个" if bad else "")
+    head += (f"，未变 {same} 个" if same else "") + (f"，重复 {dup} 个" if dup else "") + (f"，失败 {bad} 个" if bad else "")
     return head + "\n" + "\n".join(r.summary() for r in results)
 
 
@@ -162,7 +172,9 @@ def chunks_html(title: str, hits) -> str:
         return "<p>这个文档没有段落。</p>"
     rows = "".join(
         f'<div class="sg-chunk"><div class="sg-loc">第 {i} 段 · {esc(h.location)}</div>'
-        f'<div>{_lines(esc(h.text))}</div></div>'
+        + (f'<div class="sg-flagged">⚠ 待督导核查：这一段有像是对 AI 下指令的句子（“{esc(h.meta["flagged"])}”），'
+           "回答时会略去。请核对原文件的来源和内容。</div>" if h.meta.get("flagged") else "")
+        + f'<div>{_lines(esc(h.text))}</div></div>'
         for i, h in enumerate(hits, 1))
     return f'<div class="sg-chunks"><h4>《{esc(title)}》共 {len(hits)} 段</h4>{rows}</div>'
 
@@ -206,6 +218,7 @@ CSS = """
 .sg-status{color:var(--body-text-color-subdued)}
 .sg-source-list{margin:4px 0;padding-left:1.2em;color:var(--body-text-color-subdued);font-size:0.9em}
 .sg-chunk{border-bottom:1px dashed var(--border-color-primary);padding:6px 0}
+.sg-flagged{background:#fff7ed;color:#9a3412;border-radius:4px;padding:2px 6px;margin:2px 0}
 #sg-status-line{font-size:0.85em;color:var(--body-text-color-subdued)}
 #sg-status-line p{margin:0}
 #sg-who{text-align:right}

@@ -8,9 +8,10 @@ from pathlib import Path
 from shegong.config import get_settings
 from shegong.errors import BadDocument, UnsupportedFile
 from ingest.loaders.docx import load_docx
-from ingest.loaders.pdf import load_pdf
+from ingest.loaders.pdf import Progress as PdfProgress, load_pdf
 from ingest.loaders.table import load_csv, load_xlsx
 from ingest.loaders.text import load_markdown, load_txt
+from ingest.loaders.zipcheck import check_office_zip
 from ingest.types import LoadedDocument, check_doc_type
 
 LOADERS: dict[str, Callable[[Path], LoadedDocument]] = {
@@ -28,8 +29,13 @@ _OLD_FORMATS = {".doc": ".docx", ".wps": ".docx", ".xls": ".xlsx", ".et": ".xlsx
 POLICY_NAME_HINTS = ("法", "条例", "办法", "规定")
 
 
-def load_file(path: str | Path, doc_type: str | None = None, title: str | None = None) -> LoadedDocument:
-    """Load one file. Raises UnsupportedFile / BadDocument with a message for the user."""
+def load_file(path: str | Path, doc_type: str | None = None, title: str | None = None,
+              progress: PdfProgress | None = None) -> LoadedDocument:
+    """Load one file. Raises UnsupportedFile / BadDocument with a message for the user.
+
+    ``progress(done, total, what)`` hears about each page of a PDF (the slow kind: OCR) and may raise
+    ImportCancelled to stop the import.
+    """
     path = Path(path)
     ext = path.suffix.lower()
     if ext not in LOADERS:
@@ -46,7 +52,7 @@ def load_file(path: str | Path, doc_type: str | None = None, title: str | None =
     check_size(path)
 
     _check_office_container(path, ext)
-    doc = LOADERS[ext](path)
+    doc = load_pdf(path, progress) if ext == ".pdf" else LOADERS[ext](path)
     if not any(block.text.strip() for block in doc.blocks):
         raise BadDocument(f"没有从 {path.name} 中读出任何文字")
     doc.title = title or doc.title or path.stem
@@ -69,15 +75,16 @@ _OFFICE_NAMES = {".docx": ("Word", ".doc", ".docx"), ".xlsx": ("Excel", ".xls", 
 
 
 def _check_office_container(path: Path, ext: str) -> None:
-    """A .docx/.xlsx is a zip file. One in the old binary container is either protected by a
+    """A .docx/.xlsx is a zip file: it is checked for a zip bomb (see zipcheck.py). One in the old binary container is either protected by a
     password (Office keeps the encrypted zip in a stream named EncryptedPackage) or an old
     .doc/.xls renamed; each gets its own advice instead of "damaged"."""
     if ext not in _OFFICE_NAMES:
         return
+    app, old, new = _OFFICE_NAMES[ext]
     with path.open("rb") as f:
         if f.read(len(_OLE_MAGIC)) != _OLE_MAGIC:
+            check_office_zip(path, app)  # before python-docx/openpyxl inflate anything
             return
-    app, old, new = _OFFICE_NAMES[ext]
     if "EncryptedPackage".encode("utf-16-le") in path.read_bytes():
         raise BadDocument(f"{path.name} 设置了打开密码，无法读取。请在 {app} 或 WPS 中取消密码后另存，再上传")
     raise BadDocument(f"{path.name} 实际是旧版 {old} 文件（只是扩展名为 {new}）。请用 {app} 或 WPS 打开后另存为 {new} 再上传")

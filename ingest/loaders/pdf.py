@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from shegong.errors import BadDocument
+from shegong.config import get_settings
+from shegong.errors import BadDocument, UserError
 from ingest.loaders.furniture import strip_page_furniture
 from ingest.loaders.structure import build_blocks, join_wrapped_pages
 from ingest.types import LoadedDocument
@@ -15,23 +18,47 @@ log = logging.getLogger(__name__)
 
 MIN_PAGE_CHARS = 10  # a page with less text than this has no usable text layer
 OCR_WARNING = "此 PDF 没有文字层，已用 OCR 识别，可能有错字"
+DAMAGED = "PDF 文件已损坏，无法读取。请重新导出或下载后再上传"
+
+# (pages done, pages in this step, what is being done); may raise ImportCancelled to stop the import
+Progress = Callable[[int, int, str], None]
 
 
-def load_pdf(path: Path) -> LoadedDocument:
+def _no_progress(done: int, total: int, what: str) -> None:
+    pass
+
+
+def load_pdf(path: Path, progress: Progress | None = None) -> LoadedDocument:
+    report = progress or _no_progress
     reader = _open(path)
     try:
-        pages = [_page_text(page) for page in reader.pages]
+        count = len(reader.pages)
     except Exception as exc:  # a damaged page tree; pypdf raises many kinds of errors
-        raise BadDocument("PDF 文件已损坏，无法读取。请重新导出或下载后再上传") from exc
-    if not pages:
+        raise BadDocument(DAMAGED) from exc
+    if not count:
         raise BadDocument("PDF 文件里没有任何页面")
+    cap = get_settings().max_pdf_pages
+    if count > cap:
+        raise BadDocument(f"这个 PDF 有 {count} 页，超过了一次导入 {cap} 页的上限。请拆成几个小文件（例如按章节）分别上传")
+    pages = []
+    try:
+        for i, page in enumerate(reader.pages):
+            report(i, count, f"正在读取第 {i + 1}/{count} 页")
+            pages.append(_page_text(page))
+    except UserError:  # a cancel
+        raise
+    except Exception as exc:
+        raise BadDocument(DAMAGED) from exc
 
     meta: dict = {"pages": len(pages)}
     warnings: list[str] = []
     no_text = [i for i, text in enumerate(pages) if len("".join(text.split())) < MIN_PAGE_CHARS]
     if len(no_text) == len(pages):
+        if not any(_has_images(page) for page in reader.pages):
+            raise BadDocument("这个 PDF 里没有文字，也没有图片（都是空白页，或只有线条图形），没有可以导入的内容")
+        ocr = _OcrRun(len(pages), report)
         try:
-            pages = [_ocr_page(page) for page in reader.pages]
+            pages = [ocr.read(i, page) for i, page in enumerate(reader.pages)]
         except ImportError as exc:  # rapidocr-onnxruntime is not installed
             raise BadDocument("此 PDF 是扫描件，需要 OCR 文字识别，但本机没有安装 OCR 组件（rapidocr-onnxruntime）。"
                               "请安装后再导入，或提供带文字的版本") from exc
@@ -43,9 +70,12 @@ def load_pdf(path: Path) -> LoadedDocument:
         # Some pages are scans (e.g. a signed page or an attachment): OCR just those pages
         # and tell the user about any page that still has no text, so no page is lost silently.
         read, unread, no_engine = [], [], False
+        ocr = _OcrRun(len(no_text), report)
         for i in no_text:
             try:
-                found = _ocr_page(reader.pages[i])
+                found = "" if no_engine else ocr.read(i, reader.pages[i])
+            except UserError:  # the time cap, or a cancel
+                raise
             except ImportError as exc:  # rapidocr-onnxruntime is not installed
                 log.warning("OCR unavailable for %s: %s", path, exc)
                 found, no_engine = "", True
@@ -75,7 +105,48 @@ def load_pdf(path: Path) -> LoadedDocument:
 
 
 def _numbers(pages: list[int]) -> str:
-    return "、".join(str(n) for n in pages)
+    """Page numbers for a message, runs as ranges: [2, 3, 4, 7, 9, 10] -> "2–4、7、9–10"."""
+    runs: list[list[int]] = []
+    for n in sorted(set(pages)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return "、".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+
+
+class _OcrRun:
+    """OCR of ``todo`` pages with progress, cancel and a time cap (``ocr_time_limit_s``).
+
+    After two pages the time for all of them is estimated; a scan that would run past the cap is
+    refused then, not after the cap has been spent.
+    """
+
+    def __init__(self, todo: int, report: Progress):
+        self.todo, self.report = todo, report
+        self.done, self.spent = 0, 0.0
+        self.limit = get_settings().ocr_time_limit_s
+
+    def read(self, index: int, page) -> str:
+        self.report(self.done, self.todo, f"正在用 OCR 识别第 {index + 1} 页（{self.done + 1}/{self.todo}）")
+        started = time.monotonic()
+        text = _ocr_page(page)
+        self.spent += time.monotonic() - started
+        self.done += 1
+        per_page = self.spent / self.done
+        if self.done < self.todo and (self.spent > self.limit or (self.done >= 2 and per_page * self.todo > self.limit)):
+            raise BadDocument(
+                f"这个 PDF 有 {self.todo} 页需要 OCR 文字识别，按本机的速度（每页约 {per_page:.1f} 秒）"
+                f"约需 {per_page * self.todo / 60:.0f} 分钟，超过了 {self.limit / 60:.0f} 分钟的上限，未导入。"
+                "请拆成几个小文件分别上传，或提供带文字的版本")
+        return text
+
+
+def _has_images(page) -> bool:
+    try:
+        return bool(page.images)
+    except Exception:  # an image pypdf cannot list still makes the page a scan, not a blank page
+        return True
 
 
 def _open(path: Path):

@@ -19,9 +19,9 @@ from knowledge.store.reads import Reads
 from knowledge.store.records import FAISS_FILE, SCHEMA, SCHEMA_VERSION, IngestResult
 from shegong.errors import EmbedderMismatch, UserError, database_error
 
-
-EMBED_STEP = 32  # chunks per embedding call when the caller follows the progress chunk by chunk
+Report = Callable[[float, str], None]  # (fraction done, message); may raise ImportCancelled
 ChunkProgress = Callable[[int, int], None]  # (chunks embedded, chunks to embed)
+EMBED_BATCH = 32  # chunks per embedding call when a caller follows the progress (and may cancel between batches)
 
 
 class KnowledgeBase(Reads):
@@ -203,14 +203,17 @@ class KnowledgeBase(Reads):
 
     # --------------------------------------------------------------- writes
     def add_document(self, doc: LoadedDocument, chunks: list[Chunk], *, content_hash: str,
-                     progress: bool | ChunkProgress = False, vectors: np.ndarray | None = None) -> IngestResult:
+                     progress: bool | ChunkProgress = False, vectors: np.ndarray | None = None,
+                     report: Report | None = None) -> IngestResult:
         """Store a chunked document; replaces an earlier version from the same source.
 
-        ``content_hash`` names the content the chunks came from: the same hash again is "unchanged".
-        A new version keeps the stored vectors of the chunks it brings again with the same index text
-        (only changed chunks are embedded). ``progress``: True for a progress bar on the terminal, or a
-        function called with (embedded, to embed) as embedding goes on. ``vectors`` lets a caller pass
-        precomputed ones (benchmarks).
+        ``content_hash`` names the content the chunks came from: the same hash again is "unchanged", and
+        under another source "duplicate" (nothing is stored twice), as is a document whose every chunk
+        another document already holds. A new version keeps the stored vectors of the chunks it brings
+        again with the same index text (only changed chunks are embedded). ``progress``: True for a progress
+        bar on the terminal, or a function called with (embedded, to embed) as embedding goes on.
+        ``report(fraction, message)`` hears about the embedding, batch by batch, and may raise
+        ImportCancelled: nothing is written then. ``vectors`` lets a caller pass precomputed ones (benchmarks).
         """
         with self._lock:
             old = self.find_document(doc.source)
@@ -218,6 +221,10 @@ class KnowledgeBase(Reads):
                 return IngestResult(doc.title, doc.source, "unchanged", doc_id=old.id, warnings=doc.warnings)
             if not chunks:
                 return IngestResult(doc.title, doc.source, "error", error="文件中没有可用的文字内容")
+            same = self._conn.execute("SELECT id, title FROM documents WHERE file_hash=? AND source != ?",
+                                      (content_hash, doc.source)).fetchone()
+            if same:
+                return IngestResult(doc.title, doc.source, "duplicate", doc_id=same[0], same_as=same[1])
             old_hashes, stored = set(), {}
             if old:
                 for h, index_text, blob in self._conn.execute(
@@ -236,10 +243,17 @@ class KnowledgeBase(Reads):
                     keep.append(i)
                 seen.add(h)
             duplicates = len(shared)
+            if not old and not fresh and any(shared):  # every paragraph is another document's already
+                holder = self._conn.execute(
+                    "SELECT d.id, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id "
+                    f"WHERE c.hash IN ({','.join('?' * len(set(shared) - {None}))}) "
+                    "GROUP BY d.id ORDER BY COUNT(*) DESC, d.id LIMIT 1", sorted(set(shared) - {None})).fetchone()
+                if holder:
+                    return IngestResult(doc.title, doc.source, "duplicate", doc_id=holder[0], same_as=holder[1])
         if vectors is not None:
             vecs = np.asarray(vectors, dtype=np.float32)[keep]
         else:  # embedding is the slow part: done outside the lock so searches keep working
-            vecs = self._vectors_for(fresh, stored, progress)
+            vecs = self._vectors_for(fresh, stored, progress, report)
         with self._lock:
             doc_meta = dict(doc.meta, content_hash=content_hash, warnings=doc.warnings,
                             shared_chunks=[h for h in shared if h])
@@ -249,9 +263,10 @@ class KnowledgeBase(Reads):
                             duplicates=duplicates + len(fresh) - added, warnings=doc.warnings)
 
     def _vectors_for(self, chunks: list[Chunk], stored: dict[tuple[str, str], bytes],
-                     progress: bool | ChunkProgress) -> np.ndarray:
+                     progress: bool | ChunkProgress, report: Report | None) -> np.ndarray:
         """The previous version's vector for a chunk it had with the same text and index text (the embedder
-        sees the index text: a new title or heading path is embedded again); the embedder for the rest."""
+        sees the index text: a new title or heading path is embedded again); the embedder for the rest,
+        in batches of EMBED_BATCH when a caller follows the progress, so a long import shows it and can stop."""
         out = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
         todo = []
         for i, ch in enumerate(chunks):
@@ -260,16 +275,19 @@ class KnowledgeBase(Reads):
                 todo.append(i)
             else:
                 out[i] = np.frombuffer(blob, dtype=np.float32)
-        report = progress if callable(progress) else None
-        if report:
-            report(0, len(todo))
-        step = EMBED_STEP if report else max(len(todo), 1)
+        chunk_progress = progress if callable(progress) else None
+        if chunk_progress:
+            chunk_progress(0, len(todo))
+        step = EMBED_BATCH if chunk_progress or report else max(len(todo), 1)
         for start in range(0, len(todo), step):
             part = todo[start:start + step]
+            if report is not None:
+                report(start / len(todo), f"正在计算 {len(todo)} 段的向量" if len(todo) <= step
+                       else f"正在计算向量：{start}/{len(todo)} 段")
             out[part] = self.embedder.embed([chunks[i].index_text for i in part], kind="passage",
                                             progress=progress is True)
-            if report:
-                report(start + len(part), len(todo))
+            if chunk_progress:
+                chunk_progress(start + len(part), len(todo))
         return out
 
     def _write_document(self, conn, doc: LoadedDocument, doc_meta: dict, chunks: list[Chunk], vecs: np.ndarray):

@@ -42,22 +42,30 @@ class IngestResult:
 
     title: str
     source: str
-    status: Literal["added", "replaced", "unchanged", "error"]
+    # duplicate: the same content is already stored as another document (``same_as``, ``doc_id``)
+    status: Literal["added", "replaced", "unchanged", "duplicate", "error"]
     doc_id: int | None = None
     added: int = 0
     duplicates: int = 0
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    same_as: str | None = None
+    kept_both: str | None = None  # the title of a different document that had this file's name: both kept
 
     def summary(self) -> str:
         if self.status == "error":
             return f"✗ {self.title}：{self.error}"
         if self.status == "unchanged":
             return f"· {self.title}：内容未变，跳过"
+        if self.status == "duplicate":
+            return f"· {self.title}：与《{self.same_as}》内容相同，未重复导入"
         verb = "已更新" if self.status == "replaced" else "已加入"
         text = f"✓ {self.title}：{verb} {self.added} 段"
         if self.duplicates:
             text += f"，跳过重复 {self.duplicates} 段"
+        if self.kept_both is not None:
+            text += (f"（知识库里已有同名文件《{self.kept_both}》，内容不同，没有替换它；"
+                     f"这一份另存为 {self.source.replace(chr(92), '/').rsplit('/', 1)[-1]}）")
         for w in self.warnings:
             text += f"\n  ⚠ {w}"
         return text
