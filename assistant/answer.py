@@ -94,7 +94,7 @@ class Answerer:
         self.retriever = retriever
         self.llm = llm
         self.max_sources = max_sources
-        self.gate = gate or RelevanceGate()
+        self.gate = gate or RelevanceGate.for_embedder(retriever.embedder.name)
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.strict_refusal = strict_refusal  # () = an unsure question is never refused after generation

@@ -58,4 +58,6 @@ def kbs_to_search(kb: list[str] | None):
     kbs = svc.open_kbs(user)
     for name, why in svc.library.broken.items():
         typer.secho(f"提示：知识库「{name}」打不开，这次没有搜索它。{why}", fg=typer.colors.YELLOW, err=True)
+    if not kbs and svc.library.broken:
+        fail("没有可以检索的知识库（原因见上面的提示）。")
     return kbs

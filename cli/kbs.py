@@ -1,4 +1,4 @@
-"""Knowledge-base commands: setup, ingest, kb list/remove/stats, laws import/list."""
+"""Knowledge-base commands: setup, ingest, kb list/remove/stats/reembed, laws import/list."""
 
 from __future__ import annotations
 
@@ -63,7 +63,12 @@ def kb_list(kb: Optional[str] = typer.Argument(None, help="给出知识库名称
     names = svc.kb_names(user)
     if not names:
         typer.echo("还没有知识库。运行 shegong setup 建立默认知识库。")
+    stale = {k.name: k for k in svc.stale_kbs(user)}
     for name in names:
+        if name in stale:
+            typer.secho(f"{name}：{stale[name].chunks} 段，用旧向量模型 {stale[name].embedder} 建立，暂不参与检索"
+                        f"（运行 shegong kb reembed {name} 换成当前模型）", fg=typer.colors.YELLOW)
+            continue
         try:
             s = svc.kb_stats(user, name)[0]
         except UserError as e:
@@ -106,6 +111,38 @@ def stats(kb: Optional[str] = typer.Argument(None)) -> None:
     svc, user = local()
     for s in svc.kb_stats(user, kb_ref(kb) if kb else None):
         typer.echo(json.dumps(s, ensure_ascii=False))
+
+
+@kb_app.command("reembed")
+def kb_reembed(
+    kb: Optional[str] = typer.Argument(None, help="知识库名称或目录"),
+    all_kbs: bool = typer.Option(False, "--all", help="所有用其他向量模型建立的知识库"),
+) -> None:
+    """把用其他向量模型建立的知识库换成当前模型：文档和段落不变，只重新计算向量（可随时中断，再运行会接着做）。"""
+    from tqdm import tqdm
+
+    svc, user = local()
+    if not kb and not all_kbs:
+        fail("请给出知识库名称，或用 --all 处理所有用其他向量模型建立的知识库")
+    stale = svc.stale_kbs(user)
+    if all_kbs:
+        if not stale:
+            typer.echo(f"所有知识库都已使用当前向量模型（{svc.embedder_name()}），不需要重新向量化。")
+            return
+        for k in stale:
+            typer.echo(f"「{k.name}」：{k.chunks} 段（{k.embedder} 建立），需要计算 {k.to_compute} 段", err=True)
+    with tqdm(total=0, desc="重新向量化", unit="段", file=sys.stderr) as bar:
+        def progress(frac: float, msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.total, bar.n = 1000, int(frac * 1000)
+            bar.refresh()
+
+        results = svc.reembed_kbs(user, None if all_kbs else [kb_ref(kb)], progress)
+    for r in results:
+        if r.moved:
+            typer.echo(f"✓ 知识库「{r.name}」已换成 {svc.embedder_name()}：{r.chunks} 段，本次计算 {r.embedded} 段")
+        else:
+            typer.echo(f"· 知识库「{r.name}」已在使用 {svc.embedder_name()}，不需要重新向量化")
 
 
 @laws_app.command("import")

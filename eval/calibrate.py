@@ -91,21 +91,22 @@ def scores(feats, gate: RelevanceGate) -> np.ndarray:
 def main(max_false_refusal: float = 0.02, max_oos_accept: float = 0.02) -> dict:
     """Pick ``low`` (refuse below: almost no in-scope question there) and ``high`` (answer above:
     almost no out-of-scope question there); the band between goes to the LLM judge. Minimise that band."""
-    gate = RelevanceGate()
+    retriever = _retriever()
+    gate = RelevanceGate.for_embedder(retriever.embedder.name)
     inscope = [x["q"] for x in load_jsonl(DATA_DIR / "retrieval.jsonl") + load_jsonl(DATA_DIR / "answers.jsonl")]
     oos = [x["q"] for x in load_jsonl(DATA_DIR / "out_of_scope.jsonl")]
-    retriever = _retriever()
     f_in, f_out = features(inscope, gate, retriever), features(oos, gate, retriever)
     grid = np.arange(0.0, 1.001, 0.01)
     best = None
-    for w in np.arange(0.0, 1.01, 0.1):
+    # e5's cosines span a narrow range, so its best weights sit close to 1: a finer grid there
+    for w in sorted(set(np.round(np.r_[np.arange(0.0, 1.01, 0.1), np.arange(0.9, 1.001, 0.01)], 2))):
         g = RelevanceGate(dense_weight=float(w))
         s_in, s_out = scores(f_in, g), scores(f_out, g)
         low = max((t for t in grid if (s_in < t).mean() <= max_false_refusal), default=0.0)
         high = min((t for t in grid if (s_out >= t).mean() <= max_oos_accept), default=1.0)
         high = max(high, low)
         band = float(((np.concatenate([s_in, s_out]) >= low) & (np.concatenate([s_in, s_out]) < high)).mean())
-        row = {"dense_weight": round(float(w), 1), "low": round(float(low), 2), "high": round(float(high), 2),
+        row = {"dense_weight": round(float(w), 2), "low": round(float(low), 2), "high": round(float(high), 2),
                "judged_share": round(band, 3),
                "in_scope_judged": round(float(((s_in >= low) & (s_in < high)).mean()), 3),
                "oos_judged": round(float(((s_out >= low) & (s_out < high)).mean()), 3)}

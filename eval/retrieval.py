@@ -15,17 +15,24 @@ from eval.common import DATA_DIR, first_gold_rank, load_jsonl, percentile
 from knowledge.library import get_library
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalConfig
 
-VARIANTS: dict[str, RetrievalConfig] = {
-    "bm25 (plain)": RetrievalConfig(method="bm25", synonyms=False),
-    "dense (plain)": RetrievalConfig(method="dense", synonyms=False),
-    "rrf (bm25+dense)": RetrievalConfig(method="hybrid", synonyms=False, fusion="rrf", w_dense=1.0),
-    "bm25 + synonyms": RetrievalConfig(method="bm25", synonyms=True),
-    # ablations of the default: each changes one thing back
-    "default, rrf fusion": RetrievalConfig(fusion="rrf", w_dense=1.0),
-    "default, w_dense=2": RetrievalConfig(w_dense=2.0),
-    "default, no synonyms": RetrievalConfig(synonyms=False),
-    "hybrid (default)": RetrievalConfig(),
-}
+
+def variants_for(embedder_name: str) -> dict[str, RetrievalConfig]:
+    """References (plain BM25, plain dense, simple RRF) and ablations of the default for this embedder."""
+    base = RetrievalConfig.for_embedder(embedder_name)
+    return {
+        "bm25 (plain)": RetrievalConfig(method="bm25", synonyms=False),
+        "dense (plain)": RetrievalConfig(method="dense", synonyms=False),
+        "rrf (bm25+dense)": RetrievalConfig(method="hybrid", synonyms=False, fusion="rrf", w_dense=1.0),
+        "bm25 + synonyms": RetrievalConfig(method="bm25", synonyms=True),
+        # ablations of the default: each changes one thing back
+        "default, rrf fusion": replace(base, fusion="rrf", w_dense=1.0),
+        f"default, w_dense={base.w_dense - 0.5:g}": replace(base, w_dense=base.w_dense - 0.5),
+        f"default, w_dense={base.w_dense + 0.5:g}": replace(base, w_dense=base.w_dense + 0.5),
+        f"default, dense expansion {'off' if base.dense_expansion else 'on'}":
+            replace(base, dense_expansion=not base.dense_expansion),
+        "default, no synonyms": replace(base, synonyms=False, dense_expansion=False),
+        "hybrid (default)": base,
+    }
 
 
 def split_of(item: dict) -> str:
@@ -78,13 +85,13 @@ def main(data: Path | None = None, kbs: list[str] | None = None, out: Path | Non
         library.install_defaults()
     retriever = HybridRetriever(library)
     results = {}
-    for name, cfg in (variants or VARIANTS).items():
+    for name, cfg in (variants or variants_for(library.embedder.name)).items():
         results[name] = evaluate(retriever, questions, replace(cfg), kbs)
     if hyde_model:  # one LLM call per question: its latency columns include the model
         results["hybrid + HyDE"] = evaluate(HybridRetriever(library, expander=_hyde(hyde_model)), questions,
-                                            RetrievalConfig(), kbs)
+                                            RetrievalConfig.for_embedder(library.embedder.name), kbs)
     if verbose:
-        print(f"检索评测：{len(questions)} 个问题，知识库 {', '.join(kbs or library.names())}")
+        print(f"检索评测：{len(questions)} 个问题，知识库 {', '.join(kbs or library.names())}，向量模型 {library.embedder.name}")
         print(f"{'方法':<22}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}{'p50 ms':>9}{'p95 ms':>9}")
         for name, r in results.items():
             print(f"{name:<22}{r['recall@1']:>7.3f}{r['recall@5']:>7.3f}{r['recall@10']:>7.3f}{r['mrr@10']:>8.3f}"

@@ -16,7 +16,7 @@ from ingest.laws import load_law
 from ingest.loaders import load_file
 from ingest.textutil import split_sentences
 from ingest.types import Chunk, LoadedDocument
-from knowledge.store import DocumentInfo, IngestResult, KnowledgeBase
+from knowledge.store import ChunkProgress, DocumentInfo, IngestResult, KnowledgeBase
 from shegong.errors import ImportCancelled, UserError
 
 
@@ -40,7 +40,7 @@ LOADING, EMBEDDING = 0.8, 0.2  # the shares of a file's progress
 
 
 def add_document(kb: KnowledgeBase, doc: LoadedDocument, *, content_hash: str | None = None,
-                 progress: bool = False, keep_both: Callable[[str], str] | None = None,
+                 progress: bool | ChunkProgress = False, keep_both: Callable[[str], str] | None = None,
                  report: Progress | None = None) -> IngestResult:
     """Chunk a loaded document and store it; replaces an earlier version from the same source.
 
@@ -81,12 +81,13 @@ def is_revision(kb: KnowledgeBase, old: DocumentInfo, doc: LoadedDocument, chunk
 
 
 def add_file(kb: KnowledgeBase, path: Path | str, *, doc_type: str | None = None, title: str | None = None,
-             source: str | None = None, progress: bool = False, keep_both: Callable[[str], str] | None = None,
-             report: Progress | None = None) -> IngestResult:
+             source: str | None = None, progress: bool | ChunkProgress = False,
+             keep_both: Callable[[str], str] | None = None, report: Progress | None = None) -> IngestResult:
     """Load, chunk, embed and index one file. Never raises for a bad file: the result says why.
 
-    ``keep_both``: see ``add_document``. ``report(fraction, message)`` hears about each page of a PDF and each
-    batch of vectors, and may raise ImportCancelled, which is let through (nothing is stored then).
+    ``progress``: see ``KnowledgeBase.add_document``. ``keep_both``: see ``add_document``.
+    ``report(fraction, message)`` hears about each page of a PDF and each batch of vectors, and may raise
+    ImportCancelled, which is let through (nothing is stored then).
     """
     path = Path(path)
     try:
@@ -109,10 +110,20 @@ def add_file(kb: KnowledgeBase, path: Path | str, *, doc_type: str | None = None
         return IngestResult(title=title or path.name, source=source, status="error", error=f"无法读取这个文件：{why}")
 
 
-def import_law(kb: KnowledgeBase, name: str, db: Path | None = None) -> IngestResult:
+def import_law(kb: KnowledgeBase, name: str, db: Path | None = None, *,
+               progress: bool | ChunkProgress = False) -> IngestResult:
     """One national law from the law database, one chunk per article."""
     try:
         doc = load_law(name, db)
     except UserError as e:
         return IngestResult(title=name, source=f"laws.db:{name}", status="error", error=str(e))
-    return add_document(kb, doc)
+    return add_document(kb, doc, progress=progress)
+
+
+def step_progress(progress, start: float, end: float, label: str) -> ChunkProgress:
+    """Chunk-by-chunk progress of one file as a share of a longer job: ``progress(frac, message)`` between
+    ``start`` and ``end``, the message saying how many of the file's chunks are embedded."""
+    def report(done: int, total: int) -> None:
+        if total:
+            progress(start + (end - start) * done / total, f"{label}（向量化 {done}/{total} 段）")
+    return report

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from knowledge import reembed as reembedding
 from knowledge.embed.base import Embedder, make_embedder
-from knowledge.importer import add_file, import_law
+from knowledge.importer import add_file, import_law, step_progress
 from knowledge.store import FAISS_FILE, IngestResult, KnowledgeBase
 from shegong.config import get_settings
 from shegong.errors import UserError
@@ -128,6 +130,44 @@ class Library:
             if not any(path.iterdir()):
                 path.rmdir()
 
+    # ------------------------------------------------------------ another embedder's KBs
+    def stale(self) -> dict[str, str]:
+        """KBs whose vectors another embedder made (name -> that embedder). They never open with this one
+        (no search mixes the two kinds of vectors) until ``reembed`` moves them; nothing in them is lost."""
+        out = {}
+        for name in self.names():
+            try:
+                if reembedding.needs_reembed(self.root / name, self.embedder):
+                    out[name] = reembedding.stored_embedder(self.root / name)[0]
+            except sqlite3.Error:  # damaged or busy: ``select`` reports it among the broken ones
+                continue
+        return out
+
+    def kb_dir(self, ref: str | Path) -> Path:
+        """The folder of a KB named in the library, or (``--kb DIR``) of a KB folder anywhere."""
+        if isinstance(ref, Path):
+            path = ref.expanduser().resolve()
+            if not (path / "kb.sqlite").exists():
+                raise UserError(f"{path} 中没有知识库")
+            return path
+        if ref not in self.names():
+            raise UserError(f"没有名为「{ref}」的知识库。现有：{'、'.join(self.names()) or '无'}")
+        return self.root / ref
+
+    def reembed_plan(self, ref: str | Path) -> dict:
+        """What moving this KB to the current embedder costs (see ``knowledge.reembed.plan``)."""
+        return reembedding.plan(self.kb_dir(ref), self.embedder)
+
+    def reembed(self, ref: str | Path, progress: reembedding.Progress | None = None) -> int:
+        """Move a KB to the current embedder (resumable; the KB serves its old vectors to the old embedder
+        until the swap). Returns the number of chunks embedded in this run; 0 when it already uses it."""
+        path = self.kb_dir(ref)
+        embedded = reembedding.reembed(path, self.embedder, progress)
+        with self._lock:
+            self.broken.pop(path.name if isinstance(ref, str) else str(path), None)
+        log.info("knowledge base %s moved to %s (%d chunks embedded)", path, self.embedder.name, embedded)
+        return embedded
+
     def find_article(self, law: str, article: str):
         """Look a law article up across every KB (used to verify citations)."""
         hits = []
@@ -144,7 +184,8 @@ class Library:
         return not all(n in self.names() for n in ("手册", LAWS_KB, CASES_KB))
 
     def install_defaults(self, progress: Progress | None = None, laws: list[str] | None = None) -> list[IngestResult]:
-        """Index the bundled samples and the default national laws (idempotent: unchanged files are skipped)."""
+        """Index the bundled samples and the default national laws (idempotent: unchanged files are skipped).
+        ``progress(frac, message)`` moves chunk by chunk while a file is embedded."""
         from ingest.laws import DEFAULT_LAWS
 
         progress = progress or (lambda frac, msg: None)
@@ -152,12 +193,15 @@ class Library:
         steps = len(BUNDLED_SAMPLES) + len(laws)
         results = []
         for i, (fname, kb_name, doc_type) in enumerate(BUNDLED_SAMPLES):
-            progress(i / steps, f"正在导入示例资料：{fname}")
-            results.append(add_file(self.get(kb_name, create=True), SAMPLES_DIR / fname, doc_type=doc_type))
+            label = f"正在导入示例资料：{fname}"
+            progress(i / steps, label)
+            results.append(add_file(self.get(kb_name, create=True), SAMPLES_DIR / fname, doc_type=doc_type,
+                                    progress=step_progress(progress, i / steps, (i + 1) / steps, label)))
         kb = self.get(LAWS_KB, create=True)
-        for j, law in enumerate(laws):
-            progress((len(BUNDLED_SAMPLES) + j) / steps, f"正在导入法律：{law}")
-            results.append(import_law(kb, law))
+        for j, law in enumerate(laws, start=len(BUNDLED_SAMPLES)):
+            label = f"正在导入法律：{law}"
+            progress(j / steps, label)
+            results.append(import_law(kb, law, progress=step_progress(progress, j / steps, (j + 1) / steps, label)))
         progress(1.0, "知识库已就绪")
         return results
 

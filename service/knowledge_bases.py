@@ -73,9 +73,9 @@ class KnowledgeBaseActions:
         if kb is not None:
             return [self._kb(kb).stats()]
         stats = [k.stats() for k in self.library.select()]
-        return stats + [{"name": f"{name}（{'正被其他程序占用' if BUSY in why else '文件已损坏'}，暂时打不开，"
-                                 "请管理员检查）", "documents": 0, "chunks": 0, "chunks_by_type": {}, "size_mb": 0}
-                        for name, why in self.library.broken.items()]
+        stale = self.library.stale()
+        return stats + [{"name": f"{name}（{_why_closed(why, stale.get(name))}）", "documents": 0, "chunks": 0,
+                         "chunks_by_type": {}, "size_mb": 0} for name, why in self.library.broken.items()]
 
     def list_documents(self, user: User, kb: KbRef | None = None, query: str | None = None,
                        doc_type: str | None = None) -> list[KbDocument]:
@@ -303,6 +303,12 @@ class KnowledgeBaseActions:
         else:
             self.library.remove_kb(kb)
         log.info("%s removed knowledge base %s", user.username, kb)
+
+
+def _why_closed(why: str, other_embedder: str | None) -> str:
+    if other_embedder:
+        return f"用旧向量模型 {other_embedder} 建立，重新向量化之前不参与检索"
+    return f"{'正被其他程序占用' if BUSY in why else '文件已损坏'}，暂时打不开，请管理员检查"
 
 
 def _safe_filename(name: str) -> str:

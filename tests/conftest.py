@@ -21,7 +21,8 @@ pytest_plugins = ["tests.pgserver"]
 ROOT = Path(__file__).resolve().parent.parent
 TEST_LAWS = ["老年人权益保障法", "城市居民委员会组织法"]
 TIERS = ("unit", "integration", "slow")
-MODEL_FIXTURES = {"embedder", "sample_kbs_dir", "library", "small_model_path", "small_llm", "default_llm"}
+MODEL_FIXTURES = {"embedder", "sample_kbs_dir", "library", "small_model_path", "small_llm", "default_llm",
+                  "e5_embedder", "e5_sample_kbs_dir", "e5_library", "usem3_embedder", "usem3_kbs_dir", "usem3_library"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -43,25 +44,31 @@ def shegong_home(tmp_path, monkeypatch):
     reset_settings()
 
 
-@pytest.fixture(scope="session")
-def embedder():
-    from knowledge.embed import make_embedder
-
-    return make_embedder("usem3")
-
-
-@pytest.fixture(scope="session")
-def sample_kbs_dir(tmp_path_factory, embedder) -> Path:
-    """A kbs/ directory with the bundled samples and two laws, built once."""
+def build_sample_kbs(root: Path, embedder) -> Path:
+    """The bundled samples and two laws in a kbs/ directory (with e5 their vectors ship: nothing to embed)."""
     from knowledge.library import Library
 
-    root = tmp_path_factory.mktemp("kbs") / "kbs"
     lib = Library(root=root, embedder=embedder)
     results = lib.install_defaults(laws=TEST_LAWS)
     assert all(r.status != "error" for r in results), [r.summary() for r in results]
     for kb in lib._open.values():
         kb.close()
     return root
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The default embedder (the one a fresh install uses, and the app started by the tests)."""
+    from knowledge.embed import make_embedder
+    from shegong.config import Settings
+
+    return make_embedder(Settings.model_fields["embedder"].default)
+
+
+@pytest.fixture(scope="session")
+def sample_kbs_dir(tmp_path_factory, embedder) -> Path:
+    """A kbs/ directory with the bundled samples and two laws, built once."""
+    return build_sample_kbs(tmp_path_factory.mktemp("kbs") / "kbs", embedder)
 
 
 @pytest.fixture
@@ -72,6 +79,29 @@ def library(sample_kbs_dir, shegong_home, embedder):
     root = shegong_home / "kbs"
     shutil.copytree(sample_kbs_dir, root)
     return Library(root=root, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def usem3_embedder():
+    """The embedder before e5 (KBs built with it must be re-embedded)."""
+    from knowledge.embed import make_embedder
+
+    return make_embedder("usem3")
+
+
+@pytest.fixture(scope="session")
+def usem3_kbs_dir(tmp_path_factory, usem3_embedder) -> Path:
+    """The same KBs as ``sample_kbs_dir``, built with usem3: an office's KBs from before the switch."""
+    return build_sample_kbs(tmp_path_factory.mktemp("kbs_usem3") / "kbs", usem3_embedder)
+
+
+@pytest.fixture
+def usem3_library(usem3_kbs_dir, shegong_home, usem3_embedder):
+    from knowledge.library import Library
+
+    root = shegong_home / "kbs"
+    shutil.copytree(usem3_kbs_dir, root)
+    return Library(root=root, embedder=usem3_embedder)
 
 
 # --- LLM (tests/test_llm.py and anything that needs a real small model) ---
@@ -100,3 +130,27 @@ def default_llm(tmp_path_factory):
 
     path = assemble_model("qwen2.5-coder-1.5b", tmp_path_factory.mktemp("models"), progress=False)
     return LlamaCppLLM(path, n_ctx=2048)
+
+
+@pytest.fixture(scope="session")
+def e5_embedder():
+    from knowledge.embed import make_embedder
+
+    return make_embedder("e5")
+
+
+@pytest.fixture(scope="session")
+def e5_sample_kbs_dir(tmp_path_factory, embedder, sample_kbs_dir, e5_embedder) -> Path:
+    """The sample KBs with e5 (the default ones, while e5 is the default)."""
+    if embedder is e5_embedder:
+        return sample_kbs_dir
+    return build_sample_kbs(tmp_path_factory.mktemp("kbs_e5") / "kbs", e5_embedder)
+
+
+@pytest.fixture
+def e5_library(e5_sample_kbs_dir, shegong_home, e5_embedder):
+    from knowledge.library import Library
+
+    root = shegong_home / "kbs"
+    shutil.copytree(e5_sample_kbs_dir, root)
+    return Library(root=root, embedder=e5_embedder)

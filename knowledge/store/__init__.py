@@ -17,7 +17,7 @@ older ``keyword_terms()`` (meta ``terms_version``) are re-computed on open.
 The store keeps chunked documents; reading and chunking files is knowledge/importer.py's job.
 """
 
-from knowledge.store.kb import KnowledgeBase
+from knowledge.store.kb import ChunkProgress, KnowledgeBase
 from knowledge.store.records import FAISS_FILE, DocumentInfo, IngestResult
 
-__all__ = ["FAISS_FILE", "DocumentInfo", "IngestResult", "KnowledgeBase"]
+__all__ = ["FAISS_FILE", "ChunkProgress", "DocumentInfo", "IngestResult", "KnowledgeBase"]

@@ -20,7 +20,8 @@ from knowledge.store.records import FAISS_FILE, SCHEMA, SCHEMA_VERSION, IngestRe
 from shegong.errors import EmbedderMismatch, UserError, database_error
 
 Report = Callable[[float, str], None]  # (fraction done, message); may raise ImportCancelled
-EMBED_BATCH = 64
+ChunkProgress = Callable[[int, int], None]  # (chunks embedded, chunks to embed)
+EMBED_BATCH = 32  # chunks per embedding call when a caller follows the progress (and may cancel between batches)
 
 
 class KnowledgeBase(Reads):
@@ -76,11 +77,15 @@ class KnowledgeBase(Reads):
                 }.items():
                     self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value))
             meta = self.meta()  # the other process's settings if it was first
+        self._check_embedder(meta)
+
+    def _check_embedder(self, meta: dict[str, str]) -> None:
         if meta.get("embedder") != self.embedder.name or int(meta.get("dim", 0)) != self.embedder.dim:
             raise EmbedderMismatch(
                 f"知识库「{self.name}」是用向量模型 {meta.get('embedder')}（{meta.get('dim')} 维）建立的，"
-                f"当前配置的是 {self.embedder.name}（{self.embedder.dim} 维）。"
-                "请改回原来的模型，或新建知识库后重新导入文件。")
+                f"当前配置的是 {self.embedder.name}（{self.embedder.dim} 维）；两种向量不能混用，所以暂不使用它。"
+                f"运行 shegong kb reembed {self.name}（或在网页版「知识库」页点“重新向量化”）即可换成当前模型，"
+                "资料不会丢失；也可以把设置 SHEGONG_EMBEDDER 改回原来的模型。")
 
     def _upgrade_terms(self) -> None:
         """Re-compute the stored BM25 terms of a KB written with an older keyword_terms().
@@ -147,6 +152,7 @@ class KnowledgeBase(Reads):
     def _refresh(self) -> None:
         """Reload the indexes if another process committed since (caller holds the lock)."""
         if self.generation != self._gen:
+            self._check_embedder(self.meta())  # another process may have re-embedded it with another model
             self._faiss = self._load_faiss()
             self._bm25 = None
 
@@ -196,15 +202,18 @@ class KnowledgeBase(Reads):
             self._conn.close()
 
     # --------------------------------------------------------------- writes
-    def add_document(self, doc: LoadedDocument, chunks: list[Chunk], *, content_hash: str, progress: bool = False,
-                     vectors: np.ndarray | None = None, report: Report | None = None) -> IngestResult:
+    def add_document(self, doc: LoadedDocument, chunks: list[Chunk], *, content_hash: str,
+                     progress: bool | ChunkProgress = False, vectors: np.ndarray | None = None,
+                     report: Report | None = None) -> IngestResult:
         """Store a chunked document; replaces an earlier version from the same source.
 
         ``content_hash`` names the content the chunks came from: the same hash again is "unchanged", and
         under another source "duplicate" (nothing is stored twice), as is a document whose every chunk
-        another document already holds. ``vectors`` lets a caller pass precomputed ones (benchmarks).
+        another document already holds. A new version keeps the stored vectors of the chunks it brings
+        again with the same index text (only changed chunks are embedded). ``progress``: True for a progress
+        bar on the terminal, or a function called with (embedded, to embed) as embedding goes on.
         ``report(fraction, message)`` hears about the embedding, batch by batch, and may raise
-        ImportCancelled: nothing is written then.
+        ImportCancelled: nothing is written then. ``vectors`` lets a caller pass precomputed ones (benchmarks).
         """
         with self._lock:
             old = self.find_document(doc.source)
@@ -216,9 +225,12 @@ class KnowledgeBase(Reads):
                                       (content_hash, doc.source)).fetchone()
             if same:
                 return IngestResult(doc.title, doc.source, "duplicate", doc_id=same[0], same_as=same[1])
-            old_hashes = set()
+            old_hashes, stored = set(), {}
             if old:
-                old_hashes = {r[0] for r in self._conn.execute("SELECT hash FROM chunks WHERE doc_id=?", (old.id,))}
+                for h, index_text, blob in self._conn.execute(
+                        "SELECT hash, index_text, vector FROM chunks WHERE doc_id=?", (old.id,)):
+                    old_hashes.add(h)
+                    stored[(h, index_text)] = blob
             fresh, keep, shared, seen = [], [], [], set()
             for i, ch in enumerate(chunks):
                 h = ch.content_hash
@@ -241,7 +253,7 @@ class KnowledgeBase(Reads):
         if vectors is not None:
             vecs = np.asarray(vectors, dtype=np.float32)[keep]
         else:  # embedding is the slow part: done outside the lock so searches keep working
-            vecs = self._embed([c.index_text for c in fresh], progress, report)
+            vecs = self._vectors_for(fresh, stored, progress, report)
         with self._lock:
             doc_meta = dict(doc.meta, content_hash=content_hash, warnings=doc.warnings,
                             shared_chunks=[h for h in shared if h])
@@ -250,17 +262,33 @@ class KnowledgeBase(Reads):
         return IngestResult(doc.title, doc.source, status, doc_id=doc_id, added=added,
                             duplicates=duplicates + len(fresh) - added, warnings=doc.warnings)
 
-    def _embed(self, texts: list[str], progress: bool, report: Report | None) -> np.ndarray:
-        """Vectors for ``texts``; with ``report``, in batches, so a long import shows progress and can stop."""
-        if report is None or len(texts) <= EMBED_BATCH:
+    def _vectors_for(self, chunks: list[Chunk], stored: dict[tuple[str, str], bytes],
+                     progress: bool | ChunkProgress, report: Report | None) -> np.ndarray:
+        """The previous version's vector for a chunk it had with the same text and index text (the embedder
+        sees the index text: a new title or heading path is embedded again); the embedder for the rest,
+        in batches of EMBED_BATCH when a caller follows the progress, so a long import shows it and can stop."""
+        out = np.zeros((len(chunks), self.embedder.dim), dtype=np.float32)
+        todo = []
+        for i, ch in enumerate(chunks):
+            blob = stored.get((ch.content_hash, ch.index_text))
+            if blob is None:
+                todo.append(i)
+            else:
+                out[i] = np.frombuffer(blob, dtype=np.float32)
+        chunk_progress = progress if callable(progress) else None
+        if chunk_progress:
+            chunk_progress(0, len(todo))
+        step = EMBED_BATCH if chunk_progress or report else max(len(todo), 1)
+        for start in range(0, len(todo), step):
+            part = todo[start:start + step]
             if report is not None:
-                report(0.0, f"正在计算 {len(texts)} 段的向量")
-            return self.embedder.embed(texts, kind="passage", progress=progress)
-        parts = []
-        for start in range(0, len(texts), EMBED_BATCH):
-            report(start / len(texts), f"正在计算向量：{start}/{len(texts)} 段")
-            parts.append(self.embedder.embed(texts[start:start + EMBED_BATCH], kind="passage"))
-        return np.vstack(parts)
+                report(start / len(todo), f"正在计算 {len(todo)} 段的向量" if len(todo) <= step
+                       else f"正在计算向量：{start}/{len(todo)} 段")
+            out[part] = self.embedder.embed([chunks[i].index_text for i in part], kind="passage",
+                                            progress=progress is True)
+            if chunk_progress:
+                chunk_progress(start + len(part), len(todo))
+        return out
 
     def _write_document(self, conn, doc: LoadedDocument, doc_meta: dict, chunks: list[Chunk], vecs: np.ndarray):
         # Looked up again inside the write transaction: while we embedded, another process or thread may have
@@ -341,9 +369,10 @@ class KnowledgeBase(Reads):
             self._faiss.save(self._faiss_file(gen))
             conn.execute("UPDATE meta SET value=? WHERE key='generation'", (str(gen),))
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             conn.execute("ROLLBACK")
-            self._faiss = self._load_faiss()  # in-memory index may be half-changed
+            if not isinstance(e, EmbedderMismatch):  # (then the stored vectors are another model's: nothing to load)
+                self._faiss = self._load_faiss()  # in-memory index may be half-changed
             raise
         self._gen = gen
         self._remove_stale_files(gen)
