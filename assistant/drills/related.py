@@ -48,7 +48,7 @@ class RelatedPassages:
                  min_relevance: float | None = None, cache_size: int = 512):
         self.retriever = retriever
         self.k = k
-        self.gate = gate or RelevanceGate()
+        self.gate = gate or RelevanceGate.for_embedder(retriever.embedder.name)  # e5's cosines run far higher
         self.min_relevance = self.gate.high if min_relevance is None else min_relevance
         self._cache: OrderedDict[tuple, list[dict]] = OrderedDict()
         self._cache_size = cache_size
