@@ -95,3 +95,20 @@ def running_app(home: Path, timeout: float = 180, command: tuple[str, ...] = ("a
     log = home / "app.log"
     with serve([sys.executable, *command], url, log, env=app_env, cwd=ROOT, timeout=timeout) as proc:
         yield AppServer(url=url, home=home, log=log, pid=proc.pid)
+
+
+@contextmanager
+def app_over(tmp_path_factory, kbs_dir: Path, name: str = "apphome"):
+    """The app started over a fresh home holding a copy of ``kbs_dir`` and the test accounts (USERS)."""
+    home = tmp_path_factory.mktemp(name)
+    prepare_home(home, kbs_dir)
+    with running_app(home) as srv:
+        yield srv
+
+
+def client(server, name: str):
+    """A gradio_client signed in as one of the test accounts."""
+    from gradio_client import Client
+
+    return Client(server.url, auth=(name, PASSWORD), verbose=False)
+

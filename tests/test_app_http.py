@@ -11,7 +11,7 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from appserver import PASSWORD, prepare_home, running_app
+from appserver import app_over, client
 
 pytestmark = pytest.mark.integration
 
@@ -20,14 +20,8 @@ REFUSED_KB = "当前账号（社工）没有权限执行此操作：上传或删
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, sample_kbs_dir):
-    home = tmp_path_factory.mktemp("apphome")
-    prepare_home(home, sample_kbs_dir)
-    with running_app(home) as srv:
+    with app_over(tmp_path_factory, sample_kbs_dir, "apphome") as srv:
         yield srv
-
-
-def client(server, name: str) -> Client:
-    return Client(server.url, auth=(name, PASSWORD), verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import csv
 import pytest
 from gradio_client import Client, handle_file
 
-from appserver import PASSWORD, prepare_home, running_app
+from appserver import app_over, client
 
 pytestmark = pytest.mark.integration
 
@@ -18,14 +18,9 @@ ALARM = "小区里停的车半夜防盗报警器一直响，吵得我们整栋�
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, sample_kbs_dir):
-    home = tmp_path_factory.mktemp("dispatchhome")
-    prepare_home(home, sample_kbs_dir)  # its accounts include a 学员, who may not dispatch
-    with running_app(home) as srv:
+    # its accounts include a 学员, who may not dispatch
+    with app_over(tmp_path_factory, sample_kbs_dir, "dispatchhome") as srv:
         yield srv
-
-
-def client(server, name: str) -> Client:
-    return Client(server.url, auth=(name, PASSWORD), verbose=False)
 
 
 def shown(markdown: str) -> str:

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from gradio_client import Client, handle_file
 
-from appserver import PASSWORD, prepare_home, running_app
+from appserver import app_over, client
 from assistant.drills import SAMPLE_BANK, SUBJECTS
 from assistant.drills.bankfile import read_bank
 
@@ -20,14 +20,8 @@ KEY = {q.id: q for q in read_bank(SAMPLE_BANK).questions}  # the answers, as the
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, sample_kbs_dir):
-    home = tmp_path_factory.mktemp("drillhome")
-    prepare_home(home, sample_kbs_dir)
-    with running_app(home) as srv:
+    with app_over(tmp_path_factory, sample_kbs_dir, "drillhome") as srv:
         yield srv
-
-
-def client(server, name: str) -> Client:
-    return Client(server.url, auth=(name, PASSWORD), verbose=False)
 
 
 def start(c: Client, mode="顺序练习", subject="全部科目", tag="全部标签", limit=0, per_subject=20, minutes=0,
@@ -132,7 +126,6 @@ def test_only_supervisors_manage_the_bank(server, tmp_path):
     with pytest.raises(Exception, match="没有权限执行此操作：审核生成的题目"):
         trainee.predict("政策法规", None, "老年人权益保障法", 2, "single", "", api_name="/drill_generate")
     assert supervisor.predict("pending", api_name="/drill_drafts")["data"] == []
-
 
 
 def test_the_review_queue_over_http(server):

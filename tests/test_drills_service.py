@@ -6,25 +6,7 @@ from __future__ import annotations
 import pytest
 
 from service import accounts
-from shegong.config import reset_settings
 from shegong.errors import ModelUnavailable, PermissionDenied, UserError
-
-
-@pytest.fixture
-def service(library, monkeypatch):
-    from service import Service
-
-    monkeypatch.setenv("SHEGONG_LLM_BACKEND", "none")
-    reset_settings()
-    svc = Service(library=library).start(load_llm=False)
-    svc.wait_ready(60)
-    return svc
-
-
-@pytest.fixture
-def users(service):
-    return {role: accounts.create_user(name, "secret-123", role)
-            for name, role in [("worker", "社工"), ("super", "督导"), ("trainee", "学员"), ("boss", "管理员")]}
 
 
 def practised(svc, user, tag: str) -> list[str]:

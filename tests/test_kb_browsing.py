@@ -18,16 +18,6 @@ from shegong.errors import PermissionDenied
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def service(library, monkeypatch):
-    from service import Service
-    from shegong.config import reset_settings
-
-    monkeypatch.setenv("SHEGONG_LLM_BACKEND", "none")
-    reset_settings()
-    return Service(library=library).start(load_llm=False)
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("role", ["社工", "学员"])
 def test_workers_and_trainees_cannot_browse_or_download(service, role, tmp_path):

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from gradio_client import Client
 
-from appserver import PASSWORD, prepare_home, running_app
+
+from appserver import app_over, client
 
 pytestmark = pytest.mark.integration
 
@@ -15,14 +15,8 @@ REFUSED = "当前账号（社工）没有权限执行此操作：上传或删除
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, usem3_kbs_dir):
-    home = tmp_path_factory.mktemp("apphome_usem3")
-    prepare_home(home, usem3_kbs_dir)
-    with running_app(home) as srv:
+    with app_over(tmp_path_factory, usem3_kbs_dir, "apphome_usem3") as srv:
         yield srv
-
-
-def client(server, name: str) -> Client:
-    return Client(server.url, auth=(name, PASSWORD), verbose=False)
 
 
 def test_supervisors_see_the_old_kbs_and_re_embed_them(server):

@@ -23,23 +23,6 @@ GBK_TEXT = """社区助浴服务工作规定
 """
 
 
-@pytest.fixture
-def service(library, monkeypatch):
-    from service import Service
-
-    monkeypatch.setenv("SHEGONG_LLM_BACKEND", "none")
-    reset_settings()
-    svc = Service(library=library).start(load_llm=False)
-    svc.wait_ready(60)
-    return svc
-
-
-@pytest.fixture
-def users(service):
-    return {role: accounts.create_user(name, "secret-123", role)
-            for name, role in [("worker", "社工"), ("super", "督导"), ("trainee", "学员"), ("boss", "管理员")]}
-
-
 def doc_count(service, user) -> int:
     return sum(s["documents"] for s in service.kb_stats(user))
 
@@ -136,7 +119,6 @@ def test_upload_reports_each_file_and_keeps_good_data(service, users, tmp_path):
     assert (stored / "助浴服务规定.txt").read_bytes() == gbk.read_bytes()
 
 
-
 def test_two_files_of_the_same_name_in_one_upload_do_not_overwrite_each_other(service, users, tmp_path):
     """The second 通知.txt must not replace the first: that one would be gone from the KB and the file store."""
     first, second = tmp_path / "a" / "通知.txt", tmp_path / "b" / "通知.txt"
@@ -197,7 +179,6 @@ def test_replace_swaps_the_document(service, users, tmp_path):
     assert new.status == "added"
     titles = [d.doc.title for d in service.list_documents(supervisor, "手册")]
     assert "停车管理须知（修订）" in titles and "停车管理须知" not in titles
-
 
 
 def test_replacing_with_a_file_named_like_another_document_changes_neither(service, users, tmp_path):

@@ -59,15 +59,6 @@ NOTICE = """# 关于开展夏季燃气安全检查的通知
 
 
 @pytest.fixture
-def service(library, monkeypatch):
-    from service import Service
-
-    monkeypatch.setenv("SHEGONG_LLM_BACKEND", "none")
-    reset_settings()
-    return Service(library=library).start(load_llm=False)
-
-
-@pytest.fixture
 def supervisor(service):
     return accounts.create_user("dudao", "secret-123", "督导")
 

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from gradio_client import Client, handle_file
 
-from appserver import PASSWORD, prepare_home, running_app
+from appserver import app_over, client
 
 pytestmark = pytest.mark.integration
 
@@ -23,14 +23,8 @@ OLD_AND_POOR = "今天上午上门 陈桂英 84岁 一个人住 说这个月房�
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, sample_kbs_dir):
-    home = tmp_path_factory.mktemp("visitshome")
-    prepare_home(home, sample_kbs_dir)
-    with running_app(home) as srv:
+    with app_over(tmp_path_factory, sample_kbs_dir, "visitshome") as srv:
         yield srv
-
-
-def client(server, name: str) -> Client:
-    return Client(server.url, auth=(name, PASSWORD), verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ jotting, the form is corrected and saved. Saves test-output/browser_visit.png.""
 from __future__ import annotations
 
 import pytest
-from gradio_client import Client
 
-from appserver import PASSWORD, prepare_home, running_app
+
+from appserver import app_over, client
 from test_browser import OUT, browser, sign_in  # noqa: F401  (the browser fixture)
 
 pytestmark = pytest.mark.slow
@@ -16,11 +16,8 @@ JOTTING = "上周三下午去的 补记 刘德顺 七十九岁 现在一个人 �
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, sample_kbs_dir):
-    home = tmp_path_factory.mktemp("visitbrowserhome")
-    prepare_home(home, sample_kbs_dir)
-    with running_app(home) as srv:
-        Client(srv.url, auth=("admin", PASSWORD), verbose=False).predict("shegong", "幸福社区",
-                                                                         api_name="/set_community")
+    with app_over(tmp_path_factory, sample_kbs_dir, "visitbrowserhome") as srv:
+        client(srv, "admin").predict("shegong", "幸福社区", api_name="/set_community")
         yield srv
 
 
