@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from assistant.dispatch.listfile import Item
 from shegong import db
 from shegong.errors import UserError
+from shegong.spreadsheet import keep_as_text
 
 metadata = MetaData()
 
@@ -227,10 +228,8 @@ class DispatchStore:
         widths = [8, 20, 10, 9, 60, 14, 30, 12, 8, 8, 14, 12, 20, 20]
         for i, w in enumerate(widths):
             sheet.column_dimensions[openpyxl.utils.get_column_letter(i + 1)].width = w
+        keep_as_text(sheet, min_row=2)  # a resident's words starting with "=" are text, never a formula
         for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                if cell.data_type == "f":  # a resident's words starting with "=" are text, never a formula
-                    cell.data_type = "s"
             row[4].alignment = Alignment(wrap_text=True, vertical="top")
         path.parent.mkdir(parents=True, exist_ok=True)
         book.save(path)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from assistant.drills.bank import LETTERS, TYPE_LABELS, BankError, Question, question_from_record
 from shegong.errors import UserError
+from shegong.spreadsheet import keep_as_text
 
 SUFFIXES = (".jsonl", ".json", ".csv", ".xlsx")
 MAX_ROWS = 20000
@@ -228,6 +229,7 @@ def _write_xlsx(path: Path, rows: list[list[str]]) -> None:
     sheet.title = "题库"
     for row in rows:
         sheet.append(row)
+    keep_as_text(sheet)  # a stem or option starting with "=" is text, never a formula
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     widths = {"题干": 50, "解析": 50, "来源": 30}
