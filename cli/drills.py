@@ -159,7 +159,7 @@ def drill_generate(tag: Optional[str] = typer.Option(None, "--tag", help="标签
     """用本地大模型从知识库段落生成题目，自动检查后进入审核队列（审核通过才入库）。"""
     svc, user = local()
     if svc.load_llm():
-        fail(f"大模型不可用：{svc.llm_task.message}")
+        fail(svc.llm_task.message)  # already says why: 大模型不可用：… / 大模型在这台电脑上无法运行：…
     drafts = svc.drill_generate(user, kb=kb, doc_id=doc, tag=tag or "", n=n, kind=kind,
                                 progress=lambda frac, msg: typer.echo(msg, err=True))
     for d in drafts:

@@ -131,10 +131,11 @@ def kb_reembed(
             return
         for k in stale:
             typer.echo(f"「{k.name}」：{k.chunks} 段（{k.embedder} 建立），需要计算 {k.to_compute} 段", err=True)
-    with tqdm(total=0, desc="重新向量化", unit="段", file=sys.stderr) as bar:
+    with tqdm(total=100, desc="重新向量化", file=sys.stderr,
+              bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}") as bar:
         def progress(frac: float, msg: str) -> None:
-            bar.set_postfix_str(msg)
-            bar.total, bar.n = 1000, int(frac * 1000)
+            bar.set_postfix_str(msg)  # names the KB and its chunks done
+            bar.n = round(frac * 100, 1)
             bar.refresh()
 
         results = svc.reembed_kbs(user, None if all_kbs else [kb_ref(kb)], progress)

@@ -40,7 +40,10 @@ CREATE TABLE IF NOT EXISTS reembed_staging (
 
 def stored_embedder(kb_dir: Path) -> tuple[str, int]:
     """(name, dim) of the embedder a KB's vectors were made with."""
-    conn = sqlite3.connect(Path(kb_dir) / "kb.sqlite")
+    path = Path(kb_dir) / "kb.sqlite"
+    if not path.exists():  # a KB being created or removed: read-only, so never created here
+        return "", 0
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('embedder', 'dim')").fetchall())
     finally:

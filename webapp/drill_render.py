@@ -103,8 +103,9 @@ def exam_report_html(report: ExamReport, related=None) -> str:
             f"<div>正确答案：<b>{ui.esc(_answer_text(q, q.answer))}</b></div>"
             f'<div class="sg-drill-expl">解析：{ui.esc(q.explanation)}</div>'
             + (f'<div class="sg-loc">出处：{ui.esc(q.source)}</div>' if q.source else "")
-            + (related_html(related(q), q) if related else "") + "</details>")
-    return ('<div class="sg-drill-report">' + head + '<div class="sg-drill-head">逐题查看（点题目展开解析）</div>'
+            # 相关依据 for the questions answered wrong: a retrieval each, and a paper has up to ~60 questions
+            + (related_html(related(q), q) if related and not m.correct else "") + "</details>")
+    return ('<div class="sg-drill-report">' + head + '<div class="sg-drill-head">逐题查看（点题目展开解析；答错的题附相关依据）</div>'
             + "".join(items) + "</div>")
 
 

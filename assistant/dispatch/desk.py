@@ -63,6 +63,7 @@ class DispatchDesk:
         self.retriever = retriever or HybridRetriever(library)
         self._matcher: Matcher | None = None
         self._lock = threading.Lock()
+        self._first_list = threading.Lock()
 
     # ------------------------------------------------------------ the list
     def import_file(self, path: str | Path, *, user: str, title: str | None = None
@@ -99,7 +100,10 @@ class DispatchDesk:
         """The list in use; on a fresh data dir the bundled 示例 list is imported first."""
         current = self.store.current()
         if current is None:
-            current, _, _ = self.import_file(SAMPLE_LIST, user=SAMPLE_USER)
+            with self._first_list:  # two first requests at once: one imports, the other waits and reads it
+                current = self.store.current()
+                if current is None:
+                    current, _, _ = self.import_file(SAMPLE_LIST, user=SAMPLE_USER)
         return current
 
     def items(self) -> list[Item]:

@@ -37,11 +37,11 @@ def search_text(question: Question) -> str:
 class RelatedPassages:
     """Callable: question -> citations (dicts as ``Source.citation()`` makes them), cached per question.
 
-    A passage is shown when it is the article the question's source cites, or when the answerer's
-    relevance score (IDF-weighted word coverage blended with the dense cosine) reaches ``min_relevance``.
-    On the 示例题库: passages of law questions score 0.54–0.71 (10th–90th percentile), passages retrieved for
-    综合能力 questions, which the knowledge base has no textbook for, 0.19–0.45; the gate's own "clearly
-    relevant" line, 0.49, separates them (eval/drills.py reports how many questions get a passage).
+    A passage is shown when it is the article the question's source cites, or when the relevance gate's score
+    for it reaches ``min_relevance``: the gate calibrated for the KBs' embedder (``RelevanceGate.for_embedder``),
+    its "clearly relevant" line. With e5 that keeps most 综合能力 questions, which the knowledge base has no
+    textbook for, without a passage (eval/README.md, 相关依据; eval/drills.py reports the counts). The cache is
+    keyed by the KBs' generations too, so an import or re-embedding is seen at once.
     """
 
     def __init__(self, retriever: HybridRetriever, k: int = 3, gate: RelevanceGate | None = None,
@@ -55,7 +55,9 @@ class RelatedPassages:
         self._lock = threading.Lock()
 
     def __call__(self, question: Question) -> list[dict]:
-        key = (question.id, question.stem, question.answer, question.source)
+        library = self.retriever.library
+        generations = tuple((name, library.get(name).generation) for name in library.names())
+        key = (question.id, question.stem, question.answer, question.source, generations)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)

@@ -185,7 +185,10 @@ class Supervisor:
             proc.kill()
             raise _StartError(f"{self.start_timeout_s:.0f} 秒内没有启动完成", permanent=False) from None
         if msg["ev"] == "start_failed":
-            proc.wait()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # said it failed but does not exit
+                proc.kill()
             raise _StartError(_clause(msg["message"]), permanent=bool(msg.get("permanent")))
         if msg["ev"] == "ended":
             what = describe_exit(msg["returncode"])
