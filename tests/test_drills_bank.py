@@ -172,3 +172,12 @@ def test_sample_bank_is_complete_and_cites_real_articles():
             "SELECT 1 FROM articles WHERE law_name=? AND article_no=? AND status IN ('现行有效', '已被修改')",
             (law, art)).fetchone()]
     assert not missing
+
+
+def test_an_exported_stem_starting_with_an_equals_sign_stays_text(tmp_path):
+    question = question_from_record(dict(GOOD, stem='=HYPERLINK("http://example.invalid","点这里")，下列说法正确的是：'))
+    out = tmp_path / "题库.xlsx"
+    write_bank(out, [question])
+    stem_cell = openpyxl.load_workbook(out).active["F2"]
+    assert stem_cell.data_type == "s" and stem_cell.value == question.stem  # never a formula Excel would run
+    assert read_bank(out).questions[0].stem == question.stem

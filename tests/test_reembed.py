@@ -133,3 +133,10 @@ def test_chunks_added_meanwhile_are_embedded_too_never_mixed(kb_dir, embedder, e
     late = [r for r in rows if "义诊" in r[1]]
     assert late and np.allclose(np.frombuffer(late[0][2], dtype=np.float32),
                                 e5_embedder.embed([late[0][1]])[0], atol=1e-5)
+
+
+def test_reading_a_kbs_embedder_never_creates_its_database(tmp_path):
+    from knowledge.reembed import stored_embedder
+
+    assert stored_embedder(tmp_path / "正在删除的知识库") == ("", 0)
+    assert not (tmp_path / "正在删除的知识库" / "kb.sqlite").exists()
