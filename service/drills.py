@@ -193,6 +193,10 @@ class DrillActions:
         require(user, "review")
         return self.drills.queue.list(status or None)
 
+    def drill_draft(self, user: User, draft_id: int) -> DraftView:
+        require(user, "review")
+        return self.drills.queue.get(int(draft_id))
+
     def drill_edit_draft(self, user: User, draft_id: int, changes: dict) -> DraftView:
         require(user, "review")
         return self.drills.queue.edit(int(draft_id), changes, trainee_id(user))

@@ -159,9 +159,7 @@ def build(svc: Service) -> BankTab:
     def show_draft(did, request: gr.Request):
         if not did:
             return "", "", "", "", ""
-        d = next((x for x in svc.drill_drafts(current_user(svc, request)) if x.id == int(did)), None)
-        if d is None:
-            raise UserError(f"没有编号为 {did} 的生成题")
+        d = svc.drill_draft(current_user(svc, request), int(did))  # any draft, not only the 200 newest listed
         options = "\n".join(f"{ch}. {t}" for ch, t in d.record.get("options", {}).items())
         return (draft_html(d), d.record.get("stem", ""), options, d.record.get("answer", ""),
                 d.record.get("explanation", ""))
