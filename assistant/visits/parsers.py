@@ -68,8 +68,10 @@ def time_points(text: str, base: dt.date) -> list[TimePoint]:
     base_ts = time.mktime(dt.datetime.combine(base, dt.time(12, 0)).timetuple())
     try:
         found = jio().ner.extract_time(normalised, time_base=base_ts, with_parsing=True)
-    except Exception:  # jionlp raises on some odd inputs; a jotting must still produce a record
-        logging.getLogger(__name__).debug("time extraction failed on %r", text, exc_info=True)
+    except Exception as e:  # jionlp raises on some odd inputs; a jotting must still produce a record
+        # the jotting holds phone and ID numbers: only the error's type and the text's length go to the log
+        logging.getLogger(__name__).debug("time extraction failed (%s) on a text of %d characters",
+                                          type(e).__name__, len(text))
         return []
     out = []
     for item in found:
