@@ -25,3 +25,37 @@ def test_a_time_extraction_error_logs_neither_phone_nor_id_number(monkeypatch, c
         assert parsers.time_points(jotting, dt.date(2026, 3, 12)) == []
     assert "ValueError" in caplog.text and str(len(jotting)) in caplog.text
     assert PHONE not in caplog.text and ID_NUMBER not in caplog.text
+
+
+FORMULA = '=HYPERLINK("http://x")'
+
+
+@pytest.mark.unit
+def test_xlsx_exports_keep_a_leading_equals_sign_as_text(tmp_path):
+    import openpyxl
+
+    from assistant.visits import export
+
+    data = {"走访对象": {"姓名": FORMULA, "年龄": None, "联系电话": []}, "走访记录": FORMULA, "基本情况": [FORMULA]}
+    path = export.record_to_xlsx(data, tmp_path / "记录.xlsx")
+    cells = {row[0].value: row[1] for row in openpyxl.load_workbook(path).active.iter_rows()}
+    for label in ("走访对象", "走访记录", "基本情况"):
+        assert cells[label].value == FORMULA and cells[label].data_type == "s", label
+
+    columns = ["编号", "姓名", "住址", "人员类别"]
+    path = export.table_to_xlsx("幸福社区居民台账", columns, [[1, FORMULA, FORMULA, "=1+1"]], tmp_path / "台账.xlsx")
+    row = list(openpyxl.load_workbook(path).active.iter_rows())[2]
+    assert [c.value for c in row] == [1, FORMULA, FORMULA, "=1+1"]
+    assert [c.data_type for c in row[1:]] == ["s", "s", "s"]
+
+
+@pytest.mark.unit
+def test_a_community_name_excel_refuses_as_a_sheet_title_is_cleaned(tmp_path):
+    import openpyxl
+
+    from assistant.visits import export
+
+    path = export.table_to_xlsx("幸福/和平:社区[一]*?\\居民台账", ["姓名"], [["王秀英"]], tmp_path / "台账.xlsx")
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet.title == "幸福和平社区一居民台账" and sheet["A1"].value == "幸福/和平:社区[一]*?\\居民台账"
+    assert export.sheet_title("/:*") == "台账" and len(export.sheet_title("社" * 40)) == 31

@@ -9,6 +9,14 @@ import re
 from pathlib import Path
 
 from assistant.visits.ledger import mask_id, mask_phone
+from shegong.spreadsheet import keep_as_text
+
+# Excel refuses these in a sheet's name (openpyxl raises ValueError), and a name is at most 31 characters.
+_BAD_SHEET_CHARS = re.compile(r"[\\/?*\[\]:]")
+
+
+def sheet_title(title: str) -> str:
+    return _BAD_SHEET_CHARS.sub("", title).strip()[:31] or "台账"
 
 
 def _masked_record(data: dict, full: bool) -> dict:
@@ -104,6 +112,7 @@ def record_to_xlsx(data: dict, path: Path, full: bool = False) -> Path:
     for row in sheet.iter_rows():
         row[0].font = Font(bold=True)
         row[1].alignment = Alignment(wrap_text=True, vertical="top")
+    keep_as_text(sheet)  # a jotting's words starting with "=" are text, never a formula
     book.save(path)
     return Path(path)
 
@@ -124,7 +133,7 @@ def table_to_xlsx(title: str, columns: list[str], rows: list[list], path: Path, 
 
     book = openpyxl.Workbook()
     sheet = book.active
-    sheet.title = title[:31]
+    sheet.title = sheet_title(title)
     sheet.append([title])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(columns)
@@ -137,6 +146,7 @@ def table_to_xlsx(title: str, columns: list[str], rows: list[list], path: Path, 
     for i, column in enumerate(columns, 1):
         width = max([len(str(column))] + [len(str(r[i - 1] or "")) for r in rows[:200]]) * 2 + 2
         sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = min(width, 50)
+    keep_as_text(sheet)  # roster and record text starting with "=" stays text, never a formula
     sheet.freeze_panes = "A3"
     book.save(path)
     return Path(path)
