@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant.visits import export, queries, summary
 from assistant.visits.extract import extract
-from assistant.visits.ledger import Ledger
+from assistant.visits.ledger import Ledger, community_name
 from assistant.visits.record import FIELDS, VisitRecord, missing_in
 from assistant.visits.rules import active_rules_path, copy_for_editing, load_rules
 from assistant.visits.suggest import Suggestion, suggest
@@ -85,7 +85,7 @@ class VisitActions:
 
     def _community(self, user: User, wanted: str | None = None, *, writing: bool = False) -> str | None:
         """The community this account acts on. None (reads only): every community, for a 管理员 with none set."""
-        wanted = (wanted or "").strip() or None
+        wanted = community_name(wanted) if wanted and wanted.strip() else None  # typed by hand: checked once
         own = self.user_community(user)
         if own is not None and user.role != "管理员":
             if wanted and wanted != own:

@@ -59,3 +59,41 @@ def test_a_community_name_excel_refuses_as_a_sheet_title_is_cleaned(tmp_path):
     sheet = openpyxl.load_workbook(path).active
     assert sheet.title == "幸福和平社区一居民台账" and sheet["A1"].value == "幸福/和平:社区[一]*?\\居民台账"
     assert export.sheet_title("/:*") == "台账" and len(export.sheet_title("社" * 40)) == 31
+
+
+@pytest.fixture
+def service(shegong_home):
+    from service import Service
+    from shegong import db
+
+    yield Service()
+    db.dispose_engines()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name, why", [("社" * 101, "太长"), ("幸福/和平社区", "/"), ("幸福社区:一组", ":"),
+                                       ("[幸福]社区", "[ ]"), ("幸福社区?", "?"), ("幸福*社区", "*")])
+def test_a_community_name_typed_by_an_administrator_is_checked(service, tmp_path, name, why):
+    from service.accounts import SYSTEM_USER
+    from shegong.errors import UserError
+
+    roster = tmp_path / "花名册.csv"
+    roster.write_text("姓名\n王秀英\n", encoding="utf-8")
+    with pytest.raises(UserError, match=f"社区名称.*{__import__('re').escape(why)}"):
+        service.import_roster(SYSTEM_USER, roster, name)
+    with pytest.raises(UserError, match="社区名称"):
+        service.save_visit(SYSTEM_USER, "入户 王秀英 挺好", "2026-03-12", community=name)
+    assert service.residents(SYSTEM_USER) == [] and service.visits(SYSTEM_USER) == []
+    assert service.import_roster(SYSTEM_USER, roster, " 幸福社区 ").imported == 1
+    assert [r["community"] for r in service.residents(SYSTEM_USER)] == ["幸福社区"]
+
+
+@pytest.mark.unit
+def test_an_account_without_a_uid_gets_a_chinese_error(service):
+    from shegong.errors import UserError
+
+    with pytest.raises(UserError, match="无法设置所属社区"):
+        service.ledger.set_community(None, "幸福社区")
+    with pytest.raises(UserError, match="不能有"):
+        service.ledger.set_community("some-uid", "幸福:社区")
+

@@ -77,6 +77,23 @@ user_communities = Table(
 SEP = "、"
 
 
+_BAD_NAME_CHARS = "/\\?*[]:"  # they break Excel sheet titles (the exports are named after the community)
+
+
+def community_name(text: str | None) -> str:
+    """A community name as typed, checked: not empty, at most 100 characters (the columns' size; PostgreSQL
+    refuses longer), none of / \\ ? * [ ] :."""
+    name = (text or "").strip()
+    if not name:
+        raise UserError("请填写社区名称")
+    if len(name) > 100:
+        raise UserError(f"社区名称太长（最多 100 字，现在 {len(name)} 字）")
+    bad = "".join(dict.fromkeys(c for c in name if c in _BAD_NAME_CHARS))
+    if bad:
+        raise UserError(f"社区名称里不能有这些符号：{' '.join(bad)}")
+    return name
+
+
 def mask_id(number: str | None) -> str:
     number = number or ""
     return number[:4] + "*" * max(len(number) - 8, 0) + number[-4:] if len(number) > 8 else "*" * len(number)
@@ -214,13 +231,9 @@ class Ledger:
 
     # ------------------------------------------------------------ communities of accounts
     def set_community(self, user_uid: str, community: str) -> None:
-        community = (community or "").strip()
-        if not community:
-            raise UserError("请填写社区名称")
-        if len(community) > 100:
-            raise UserError("社区名称太长（最多 100 字）")
-        if not user_uid:
-            raise ValueError("an account's community needs its uid")
+        community = community_name(community)
+        if not user_uid:  # an account not in the users table (or this computer's system user)
+            raise UserError("找不到这个账号的记录，无法设置所属社区")
         with self.engine.begin() as conn:
             done = conn.execute(update(user_communities).where(user_communities.c.user_uid == user_uid)
                                 .values(community=community, set_at=dt.datetime.now())).rowcount
