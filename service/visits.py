@@ -44,15 +44,17 @@ def _parse_day(value: str | dt.date | None, what: str = "日期") -> dt.date | N
 
 
 class VisitActions:
-    """Mixed into Service, which provides ``settings`` and ``answerer`` (its LLM writes the paragraph)."""
+    """Mixed into Service, which provides ``settings``, ``_lazy`` and ``answerer`` (its LLM writes the paragraph)."""
 
     _ledger_obj: Ledger | None = None
 
     @property
     def ledger(self) -> Ledger:
-        if self._ledger_obj is None:
-            self._ledger_obj = Ledger()
-        return self._ledger_obj
+        # Service's _lazy lock: two first requests at once would build two Ledgers (and alter the table twice)
+        with self._lazy:
+            if self._ledger_obj is None:
+                self._ledger_obj = Ledger()
+            return self._ledger_obj
 
     # ------------------------------------------------------------ communities
     @staticmethod

@@ -97,3 +97,26 @@ def test_an_account_without_a_uid_gets_a_chinese_error(service):
     with pytest.raises(UserError, match="不能有"):
         service.ledger.set_community("some-uid", "幸福:社区")
 
+
+@pytest.mark.unit
+def test_concurrent_first_requests_build_one_ledger(service, monkeypatch):
+    import threading
+    import time
+
+    from service import visits
+
+    built = []
+
+    class SlowLedger:
+        def __init__(self):
+            built.append(self)
+            time.sleep(0.2)
+
+    monkeypatch.setattr(visits, "Ledger", SlowLedger)
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(service.ledger)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and all(s is built[0] for s in seen)
