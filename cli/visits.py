@@ -48,7 +48,7 @@ def visit_note(
     if suggest:
         data["知识建议"] = [s.to_json() for s in svc.visit_suggestions(user, record)]
     if save:
-        visit_id = svc.save_visit(user, text, record.visit_date, None, community)
+        visit_id = svc.save_visit(user, text, record.visit_date, None, community, record=record)  # as printed
         _say(f"已存入台账，走访编号 {visit_id}")
     if as_json:
         _print_json(data)

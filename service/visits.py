@@ -11,6 +11,7 @@ Who sees what:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 from assistant.visits import export, queries, summary
 from assistant.visits.extract import extract
 from assistant.visits.ledger import Ledger, community_name
-from assistant.visits.record import FIELDS, VisitRecord, missing_in
+from assistant.visits.record import FIELDS, VisitRecord, checked_json, missing_in
 from assistant.visits.rules import active_rules_path, copy_for_editing, load_rules
 from assistant.visits.suggest import Suggestion, suggest
 from assistant.visits.writer import make_record
@@ -122,26 +123,31 @@ class VisitActions:
         return suggest(record, search)
 
     def save_visit(self, user: User, jotting: str, visit_date: str | dt.date | None, edited: dict | None = None,
-                   community: str | None = None) -> int:
-        """Save a record to the ledger, as the social worker edited it (``edited``: the record's JSON)."""
+                   community: str | None = None, *, record: VisitRecord | None = None) -> int:
+        """Save a record to the ledger: ``record`` as ``visit_note`` made it (what the CLI printed, paragraph and
+        填写日期 included), else the jotting extracted again; ``edited``: the record's JSON as the social worker
+        corrected it, over either. The JSON is checked field by field before anything is stored."""
         require(user, "visit")
         target = self._community(user, community, writing=True)
-        day = _parse_day(visit_date, "走访日期") or dt.date.today()
-        record = extract(jotting, day)
+        if record is None:
+            record = extract(jotting, _parse_day(visit_date, "走访日期") or dt.date.today())
+        else:
+            record = dataclasses.replace(record)  # the caller's record is left as it is
         data = record.to_json()
         if edited:
             if not isinstance(edited, dict):
                 raise UserError("修改后的走访记录格式不对")
             unknown = [k for k in edited if k not in data]
             if unknown:
-                raise UserError(f"走访记录里没有这些栏目：{'、'.join(unknown)}。可以修改的栏目：{'、'.join(FIELDS)}")
+                raise UserError(f"走访记录里没有这些栏目：{'、'.join(map(str, unknown))}。可以修改的栏目：{'、'.join(FIELDS)}")
             data.update(edited)
-            subject = data.get("走访对象")
-            if not isinstance(subject, dict):
-                raise UserError("“走访对象”要写成 {\"姓名\": …, \"年龄\": …, \"联系电话\": […]}")
-            record.subject = str(subject.get("姓名") or "")
-            data["待补充"] = missing_in(data)
             log.info("%s saved a visit record edited by hand", user.username)
+        data = checked_json(data)
+        if edited:
+            subject = data["走访对象"]
+            record.subject = subject["姓名"]
+            record.id_numbers = subject.get("身份证号", [])
+            data["待补充"] = missing_in(data)
         return self.ledger.add_visit(record, target, self._user_uid(user), record_json=data)
 
     def visits(self, user: User, community: str | None = None, year: int | None = None) -> list[dict]:

@@ -52,13 +52,17 @@ def test_ledger_and_summary_from_the_command_line(shegong_home, tmp_path):
     saved = shegong(shegong_home, "visit-note", NOTE, "--date", "2026-03-12", "--save", "--community", "幸福社区",
                     "--json")
     assert json.loads(saved.stdout)["走访对象"]["姓名"] == "刘德顺" and "已存入台账，走访编号 1" in saved.stderr
+    from service import Service
+
+    stored = Service().ledger.visit(1, "幸福社区")["record"]  # the record printed is the record stored
+    assert json.loads(stored) == json.loads(saved.stdout) and json.loads(stored)["走访记录"]
     query = shegong(shegong_home, "ledger", "query", "一年没走访的独居老人", "--today", "2026-12-20", "--json")
     assert [row[0] for row in json.loads(query.stdout)["行"]] == []  # visited in March: within the year
     query = shegong(shegong_home, "ledger", "query", "两个月没走访的独居老人", "--today", "2026-12-20", "--json")
     assert [row[0] for row in json.loads(query.stdout)["行"]] == ["刘德顺"]
     shegong(shegong_home, "user", "add", "wangfang", "--role", "社工", "--password", "secret-123")
     assert "所属社区：和平社区" in shegong(shegong_home, "ledger", "community", "wangfang", "和平社区").stdout
-    from service import Service, accounts
+    from service import accounts
 
     assert Service().user_community(accounts.get_user("wangfang")) == "和平社区"
     docx = tmp_path / "总结.docx"

@@ -120,3 +120,65 @@ def test_concurrent_first_requests_build_one_ledger(service, monkeypatch):
     for t in threads:
         t.join()
     assert len(built) == 1 and all(s is built[0] for s in seen)
+
+
+JOTTING = "上周三下午去的 补记 刘德顺 七十九岁 现在一个人 说晚上睡不着 儿子在深圳 电话139 0000 4521 下周一再去看看"
+
+
+@pytest.mark.unit
+def test_the_record_made_is_the_record_stored(service):
+    """The CLI's visit-note --save stored the jotting extracted again: no paragraph, and follow-up dates
+    resolved against the visit date instead of the 填写日期."""
+    import json
+
+    from service.accounts import SYSTEM_USER
+
+    record = service.visit_note(SYSTEM_USER, JOTTING, "2026-03-12", "2026-03-14", use_llm=False)
+    printed = record.to_json()
+    assert printed["走访记录"] and printed["后续跟进"][0]["期限"] == "2026-03-16"
+    visit_id = service.save_visit(SYSTEM_USER, JOTTING, record.visit_date, None, "幸福社区", record=record)
+    stored = service.ledger.visit(visit_id, "幸福社区")
+    assert json.loads(stored["record"]) == printed and record.to_json() == printed
+    assert stored["subject"] == "刘德顺" and stored["visit_date"] == dt.date(2026, 3, 4)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("edited, field", [
+    ({"风险等级": "高"}, "风险等级"),
+    ({"风险等级": {"等级": "很高"}}, "风险等级只能是 低、中、高"),
+    ({"风险等级": {"等级": "高", "风险标记": "独居"}}, "风险标记"),
+    ({"走访对象": {"姓名": None, "年龄": "八十", "联系电话": []}}, "年龄"),
+    ({"走访对象": {"姓名": ["刘德顺"], "联系电话": []}}, "姓名"),
+    ({"走访对象": "刘德顺"}, "走访对象"),
+    ({"走访时间": 20260312}, "走访时间"),
+    ({"走访方式": ["入户走访"]}, "走访方式"),
+    ({"对象类别": "独居老人"}, "对象类别"),
+    ({"建议转介": [{"事由": "独居"}]}, "建议转介.*部门"),
+    ({"建议转介": ["民政"]}, "建议转介"),
+    ({"后续跟进": {"事项": "回访"}}, "后续跟进"),
+    ({"后续跟进": [{"事项": "回访", "期限": 3}]}, "后续跟进的期限"),
+])
+def test_a_badly_shaped_edited_record_is_refused_naming_the_field(service, edited, field):
+    from service.accounts import SYSTEM_USER
+    from shegong.errors import UserError
+
+    with pytest.raises(UserError, match=field):
+        service.save_visit(SYSTEM_USER, JOTTING, "2026-03-12", edited, "幸福社区")
+    assert service.visits(SYSTEM_USER) == []
+
+
+@pytest.mark.unit
+def test_null_in_an_edited_record_is_taken_as_empty(service):
+    import json
+
+    from service.accounts import SYSTEM_USER
+
+    edited = {"走访对象": {"姓名": "刘德顺", "年龄": None, "联系电话": None}, "走访时间": None, "走访方式": None,
+              "风险等级": {"等级": "高", "风险标记": ["独居", "精神心理异常"], "理由": None},
+              "建议转介": [{"部门": "民政", "事由": None}], "需求": None}
+    visit_id = service.save_visit(SYSTEM_USER, JOTTING, "2026-03-12", edited, "幸福社区")
+    stored = service.ledger.visit(visit_id, "幸福社区")
+    data = json.loads(stored["record"])
+    assert data["走访时间"] == "" and data["需求"] == [] and data["风险等级"]["理由"] == []
+    assert stored["flags"] == "独居、精神心理异常" and stored["referrals"] == "民政" and stored["risk"] == "高"
+    assert {"走访时间", "走访方式", "联系电话", "年龄"} <= set(data["待补充"])

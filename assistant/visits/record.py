@@ -145,3 +145,72 @@ def missing_in(data: dict) -> list[str]:
     if any(not f.get("期限") for f in follow):
         out.append("后续跟进的期限")
     return out
+
+
+RISKS = ("低", "中", "高")
+_SUBJECT_KEYS = ("姓名", "年龄", "联系电话", "身份证号", "其他人员")
+_TEXT_FIELDS = ("走访时间", "走访方式", "走访记录")
+_LIST_FIELDS = ("对象类别", "基本情况", "发现的问题", "需求", "已采取措施", "待补充", "已删除的无依据内容")
+
+
+def checked_json(data: dict) -> dict:
+    """A record's JSON as a client sent it (the app's form, an API call), checked field by field against the
+    shapes ``VisitRecord.to_json`` writes (null is taken as empty). A wrong shape raises a UserError naming
+    the field: it would crash the save or be stored garbled (a string where a list belongs, joined char by char)."""
+    from shegong.errors import UserError
+
+    def wrong(name: str, shape: str):
+        raise UserError(f"走访记录的“{name}”格式不对，应当是{shape}")
+
+    def text(value, name: str) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            wrong(name, "一段文字")
+        return value
+
+    def texts(value, name: str) -> list[str]:
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            wrong(name, "文字列表，例如 [\"…\", \"…\"]")
+        return list(value)
+
+    def keyed(value, name: str, keys: tuple[str, ...]) -> dict:
+        if not isinstance(value, dict):
+            wrong(name, "{" + "、".join(f"“{k}”: …" for k in keys) + "}")
+        unknown = [k for k in value if k not in keys]
+        if unknown:
+            raise UserError(f"“{name}”里没有这些栏目：{'、'.join(map(str, unknown))}（可以有：{'、'.join(keys)}）")
+        return value
+
+    out = dict(data)
+    subject = keyed(data.get("走访对象"), "走访对象", _SUBJECT_KEYS)
+    age = subject.get("年龄")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 150):
+        wrong("年龄", "0 到 150 之间的整数")
+    out["走访对象"] = {"姓名": text(subject.get("姓名"), "姓名"), "年龄": age,
+                   "联系电话": texts(subject.get("联系电话"), "联系电话")}
+    out["走访对象"].update({k: texts(subject[k], k) for k in ("身份证号", "其他人员") if k in subject})
+    for key in _TEXT_FIELDS:
+        out[key] = text(data.get(key), key)
+    for key in _LIST_FIELDS:
+        out[key] = texts(data.get(key), key)
+    risk = keyed(data.get("风险等级"), "风险等级", ("等级", "风险标记", "理由"))
+    if risk.get("等级") not in RISKS:
+        raise UserError("风险等级只能是 低、中、高")
+    out["风险等级"] = {"等级": risk["等级"], "风险标记": texts(risk.get("风险标记"), "风险标记"),
+                   "理由": texts(risk.get("理由"), "风险等级的理由")}
+    for key, keys, needed in (("后续跟进", ("事项", "负责人", "期限"), "事项"), ("建议转介", ("部门", "事由"), "部门")):
+        items = data.get(key)
+        if items is not None and not isinstance(items, list):
+            wrong(key, "列表，每一项写成 {" + "、".join(f"“{k}”: …" for k in keys) + "}")
+        rows = []
+        for item in items or []:
+            item = keyed(item, key, keys)
+            row = {k: text(item.get(k), f"{key}的{k}") for k in keys}
+            if not row[needed].strip():
+                raise UserError(f"“{key}”的每一项都要写明{needed}")
+            rows.append(row)
+        out[key] = rows
+    return out
