@@ -91,6 +91,25 @@ def test_5000_row_roster_imports_good_rows_and_lists_bad_ones(ledger, tmp_path):
     assert len(ledger.residents("幸福社区")) == 5000 - 152
 
 
+def test_reimporting_a_roster_without_id_numbers_updates_instead_of_duplicating(ledger, tmp_path):
+    path = tmp_path / "无身份证号.csv"
+    path.write_text("姓名,出生日期,联系电话,住址\n王秀英,1941-03-15,,幸福路1号\n王秀英,1950-07-01,,幸福路9号\n"
+                    "刘德顺,,139 0000 4521,幸福路2号\n陈桂英,,,幸福路3号\n", encoding="utf-8")
+    assert ledger.import_roster(path, "幸福社区").imported == 4
+    again = ledger.import_roster(path, "幸福社区")
+    assert (again.imported, again.updated) == (0, 4)
+    assert len(ledger.residents("幸福社区")) == 4
+    # a changed address updates the person; a new phone for a resident known by birth date too
+    path.write_text("姓名,出生日期,联系电话,住址\n王秀英,1941-03-15,13900001111,幸福路5号\n"
+                    "刘德顺,,13900004521,幸福路2号\n刘德顺,,13900009999,和平路8号\n", encoding="utf-8")
+    third = ledger.import_roster(path, "幸福社区")
+    assert (third.imported, third.updated) == (1, 2)  # the second 刘德顺 (another phone) is another person
+    people = {(r["name"], r["address"]) for r in ledger.residents("幸福社区")}
+    assert people == {("王秀英", "幸福路5号"), ("王秀英", "幸福路9号"), ("刘德顺", "幸福路2号"), ("刘德顺", "和平路8号"),
+                      ("陈桂英", "幸福路3号")}
+    assert ledger.import_roster(path, "桂花社区").imported == 3  # another community: its own residents
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
 def test_csv_roster_in_each_encoding_excel_writes(ledger, tmp_path, encoding):
     path = tmp_path / "名单.csv"

@@ -8,14 +8,10 @@ phone numbers never go to the log unmasked.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import logging
 import re
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
@@ -23,6 +19,7 @@ from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Integer, Me
 
 from assistant.visits.parsers import birth_date, id_card_problem, phone_problem
 from assistant.visits.record import VisitRecord
+from assistant.visits.roster import BadRow, ImportReport, columns_of, parse_date, read_rows, same_person
 from shegong import db
 from shegong.errors import UserError
 
@@ -128,94 +125,6 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-# ---------------------------------------------------------------- roster import
-HEADERS = {
-    "name": ("姓名", "名字", "居民姓名"),
-    "id_number": ("身份证号", "身份证号码", "公民身份号码", "证件号码", "身份证"),
-    "gender": ("性别",),
-    "birth_date": ("出生日期", "生日", "出生年月"),
-    "phone": ("联系电话", "电话", "手机", "手机号", "联系方式"),
-    "address": ("住址", "地址", "家庭住址", "居住地址"),
-    "categories": ("人员类别", "类别", "对象类别", "重点人群"),
-    "lives_alone": ("是否独居", "独居"),
-}
-
-
-@dataclass
-class BadRow:
-    line: int  # as the office sees it: line 1 is the header row
-    reason: str
-    name: str = ""
-
-
-@dataclass
-class ImportReport:
-    imported: int = 0
-    updated: int = 0
-    bad: list[BadRow] = field(default_factory=list)
-
-    def summary(self) -> str:
-        text = f"导入 {self.imported} 人，更新 {self.updated} 人"
-        if self.bad:
-            text += f"，{len(self.bad)} 行有问题未导入：\n" + "\n".join(
-                f"  第 {b.line} 行{('（' + b.name + '）') if b.name else ''}：{b.reason}" for b in self.bad)
-        return text
-
-
-def _read_rows(path: Path) -> list[list[str]]:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
-        from openpyxl.utils.exceptions import InvalidFileException
-
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except (InvalidFileException, KeyError, OSError, ValueError, zipfile.BadZipFile) as e:
-            raise UserError(f"无法读取 Excel 文件 {path.name}：文件可能已损坏或设了密码（{type(e).__name__}）") from e
-        sheet = book.worksheets[0]
-        rows = [["" if v is None else (v.date().isoformat() if isinstance(v, dt.datetime) else
-                                       v.isoformat() if isinstance(v, dt.date) else str(v).strip()) for v in row]
-                for row in sheet.iter_rows(values_only=True)]
-        book.close()
-        return rows
-    if suffix == ".csv":
-        data = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):  # Excel on a Chinese Windows saves CSV as GBK
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise UserError(f"{path.name} 的编码无法识别，请在 Excel 里另存为“CSV UTF-8”后再导入")
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
-    if suffix == ".xls":
-        raise UserError("不支持旧版 .xls 文件，请在 Excel 里另存为 .xlsx 后再导入")
-    raise UserError(f"花名册只能是 .xlsx 或 .csv 文件，{path.name} 不是")
-
-
-def _columns(header: list[str]) -> dict[str, int]:
-    cols = {}
-    for i, title in enumerate(header):
-        title = re.sub(r"\s+", "", title or "")
-        for key, names in HEADERS.items():
-            if title in names and key not in cols:
-                cols[key] = i
-    if "name" not in cols:
-        raise UserError("花名册第 1 行要有列名，并且至少有“姓名”一列（还可以有：身份证号、性别、出生日期、联系电话、住址、人员类别、是否独居）")
-    return cols
-
-
-def _parse_date(text: str) -> dt.date | None:
-    m = re.match(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})", text or "")
-    if not m:
-        return None
-    try:
-        return dt.date(*(int(x) for x in m.groups()))
-    except ValueError:
-        return None
-
-
 def _add_uid_column(engine) -> None:
     """A visits table made before accounts had uids has ``created_by`` (a row id) and no ``created_by_uid``."""
     columns = {c["name"] for c in inspect(engine).get_columns(visits.name)}
@@ -250,7 +159,8 @@ class Ledger:
 
     # ------------------------------------------------------------ roster
     def import_roster(self, path: str | Path, community: str) -> ImportReport:
-        """Import a roster: good rows go in (an ID number already in the community updates that person),
+        """Import a roster: good rows go in (an ID number already in the community updates that person, so does
+        a row without one whose name and phone or birth date match a resident without one),
         each bad row is reported with its line and the reason. Nothing is half-written."""
         path = Path(path)
         community = (community or "").strip()
@@ -258,10 +168,10 @@ class Ledger:
             raise UserError("请先确定要导入到哪个社区")
         if not path.is_file():
             raise UserError(f"找不到花名册文件：{path.name}")
-        rows = _read_rows(path)
+        rows = read_rows(path)
         if not rows:
             raise UserError(f"{path.name} 是空的")
-        cols = _columns(rows[0])
+        cols = columns_of(rows[0])
         report = ImportReport()
         good: dict[str, dict] = {}
         no_id: list[dict] = []
@@ -288,7 +198,7 @@ class Ledger:
                 problem = phone_problem(phone)
                 if problem:
                     reasons.append(problem)
-            born = _parse_date(cell("birth_date"))
+            born = parse_date(cell("birth_date"))
             if cell("birth_date") and born is None:
                 reasons.append("出生日期看不懂（请写成 1941-03-15）")
             if id_number and id_number in good:
@@ -311,12 +221,25 @@ class Ledger:
         with self.engine.begin() as conn:
             existing = dict(conn.execute(select(residents.c.id_number, residents.c.id).where(
                 and_(residents.c.community == community, residents.c.id_number.is_not(None)))).all())
-            new_rows = [e for e in list(good.values()) + no_id if e["id_number"] not in existing]
-            for e in good.values():
-                if e["id_number"] in existing:
-                    values = {k: v for k, v in e.items() if k not in ("_line", "created_at", "community")}
-                    conn.execute(update(residents).where(residents.c.id == existing[e["id_number"]]).values(**values))
-                    report.updated += 1
+            changes = [(existing[e["id_number"]], e) for e in good.values() if e["id_number"] in existing]
+            new_rows = [e for e in good.values() if e["id_number"] not in existing]
+            unnumbered: dict[str, list] = {}  # residents without an ID number, by name
+            for r in conn.execute(select(residents.c.id, residents.c.name, residents.c.phone, residents.c.birth_date)
+                                  .where(and_(residents.c.community == community, residents.c.id_number.is_(None)))
+                                  .order_by(residents.c.id)):
+                unnumbered.setdefault(r.name, []).append(r)
+            for e in no_id:  # the same name and phone or birth date: the same person, imported again
+                known = unnumbered.get(e["name"], [])
+                same = next((r for r in known if same_person(r, e)), None)
+                if same is None:
+                    new_rows.append(e)
+                else:
+                    known.remove(same)
+                    changes.append((same.id, e))
+            for resident_id, e in changes:
+                values = {k: v for k, v in e.items() if k not in ("_line", "created_at", "community")}
+                conn.execute(update(residents).where(residents.c.id == resident_id).values(**values))
+            report.updated = len(changes)
             if new_rows:
                 conn.execute(insert(residents), [{k: v for k, v in e.items() if k != "_line"} for e in new_rows])
             report.imported = len(new_rows)
@@ -355,7 +278,7 @@ class Ledger:
         data = record_json or record.to_json()
         if resident_id is None:
             resident_id = self.find_resident(community, record)
-        day = _parse_date(data.get("走访时间") or "") or record.visit_date
+        day = parse_date(data.get("走访时间") or "") or record.visit_date
         risk = (data.get("风险等级") or {}).get("等级") or record.risk
         if risk not in ("低", "中", "高"):
             raise UserError("风险等级只能是 低、中、高")
