@@ -182,3 +182,20 @@ def test_null_in_an_edited_record_is_taken_as_empty(service):
     assert data["走访时间"] == "" and data["需求"] == [] and data["风险等级"]["理由"] == []
     assert stored["flags"] == "独居、精神心理异常" and stored["referrals"] == "民政" and stored["risk"] == "高"
     assert {"走访时间", "走访方式", "联系电话", "年龄"} <= set(data["待补充"])
+
+
+@pytest.mark.unit
+def test_the_apps_corrected_form_still_saves(service):
+    """What the 走访 tab sends (webapp/visits_view.form_to_json over the record's JSON) passes the checks."""
+    import json
+
+    from service.accounts import SYSTEM_USER
+    from webapp import visits_view as view
+
+    jotting = "今天上门 陈桂英 84岁 一个人住 降压药快吃完了 身份证320000194103150021 邻居张阿姨帮忙买菜 下周一再去看看"
+    data = service.visit_note(SYSTEM_USER, jotting, "2026-03-16", use_llm=False).to_json()
+    assert data["建议转介"] and data["走访对象"].get("身份证号")
+    rows = [[k, "高" if k == "风险等级" else v] for k, v in view.form_rows(data)]
+    visit_id = service.save_visit(SYSTEM_USER, jotting, "2026-03-16", view.form_to_json(rows, data), "幸福社区")
+    stored = service.ledger.visit(visit_id, "幸福社区")
+    assert stored["risk"] == "高" and json.loads(stored["record"])["建议转介"] == data["建议转介"]
