@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, and_, func, inspect, insert, or_, select, text, update)
+                        UniqueConstraint, and_, func, inspect, insert, select, text, update)
 
 from assistant.visits.parsers import birth_date, id_card_problem, phone_problem
 from assistant.visits.record import VisitRecord
