@@ -90,11 +90,12 @@ def eval_drills(
     out: Optional[Path] = typer.Option(None, "--out", help="把结果（含每道草稿）写成 JSON"),
     related_only: bool = typer.Option(False, "--related-only", help="只评测相关依据（不加载大模型，快）"),
     shift: bool = typer.Option(False, "--shift", help="改用错开半步的另一组段落（检验按默认那组调过的改动）"),
+    bank: Optional[Path] = typer.Option(None, "--bank", help="相关依据改用这个题库评测（如留出题库 eval/data/drills/heldout_bank.jsonl）"),
 ) -> None:
     """题库评测：相关依据是否找到题目出处的法条；生成的草稿有多少通过检查，其中多少能被模型根据原文答对。"""
     from eval.drills import main as run
 
-    run(model, n, kind, out, related_only, shift=shift)
+    run(model, n, kind, out, related_only, shift=shift, bank_file=bank)
 
 
 @eval_app.command("dispatch")

@@ -1,9 +1,9 @@
 """Drills eval: 相关依据 on the 示例题库, and questions generated from the knowledge base.
 
-    shegong eval drills [--model M] [--n 20] [--kind single|multiple] [--out F] [--related-only]
+    shegong eval drills [--model M] [--n 20] [--kind single|multiple] [--out F] [--related-only] [--bank F]
     python -m eval.drills …                      (the same)
 
-1. 相关依据 (no LLM): for every bank question whose 来源 cites a law article, is that article among its
+1. 相关依据 (no LLM; the 示例题库, or ``--bank``, e.g. eval/data/drills/heldout_bank.jsonl): for every bank question whose 来源 cites a law article, is that article among its
    related passages, and first? How many questions of each subject get any passage at all?
 2. Generation: ``n`` passages spread over the handbook, the 权责清单 and the laws of the default knowledge
    base (the same ones every run). The model drafts one question from each; the drafts go through the
@@ -98,15 +98,16 @@ def generation_eval(llm, passages: list[Passage], existing, kind: str = "single"
 
 
 def main(model: str | None = None, n: int = 20, kind: str = "single", out: Path | None = None,
-         related_only: bool = False, verbose: bool = True, shift: bool = False) -> dict:
+         related_only: bool = False, verbose: bool = True, shift: bool = False, bank_file: Path | None = None) -> dict:
     from knowledge.library import get_library
     from knowledge.retrieve.hybrid import HybridRetriever
 
     library = get_library()
     if library.needs_setup():
         library.install_defaults()
-    bank = read_bank(SAMPLE_BANK).questions
-    result = {"related": related_eval(HybridRetriever(library), bank)}
+    bank = read_bank(SAMPLE_BANK).questions  # the duplicate check of generated drafts runs against this one
+    scored = read_bank(bank_file).questions if bank_file else bank  # 相关依据 on another bank, e.g. the held-out one
+    result = {"related": related_eval(HybridRetriever(library), scored)}
     if verbose:
         r = result["related"]
         print(f"相关依据：{r['questions']} 题中 {r['citing_an_article']} 题的来源引了法条；"
@@ -142,5 +143,6 @@ if __name__ == "__main__":
     ap.add_argument("--out", type=Path)
     ap.add_argument("--related-only", action="store_true")
     ap.add_argument("--shift", action="store_true", help="the passages halfway between the default ones")
+    ap.add_argument("--bank", type=Path, help="相关依据 on this bank instead of the 示例题库")
     a = ap.parse_args()
-    main(a.model, a.n, a.kind, a.out, a.related_only, shift=a.shift)
+    main(a.model, a.n, a.kind, a.out, a.related_only, shift=a.shift, bank_file=a.bank)
