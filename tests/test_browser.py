@@ -178,3 +178,28 @@ def test_a_trainee_drills_in_the_browser(server, browser):
     page.get_by_text("累计答题").wait_for(timeout=30_000)
     page.locator(".js-plotly-plot, .plotly").first.wait_for(timeout=30_000)
     page.close()
+
+
+def test_a_supervisor_opens_a_draft_by_clicking_its_row(server, browser):
+    """The review queue's row click: the draft, its checks and its source passage open below the table."""
+    from datetime import datetime
+
+    from assistant.drills.store import DrillStore
+
+    passage = "第十八条 家庭成员应当关心老年人的精神需求，不得忽视、冷落老年人。"
+    DrillStore(f"sqlite:///{server.home / 'app.sqlite'}").add_draft(  # as generation leaves one that passed
+        datetime.now(), status="pending", kb="政策法规", chunk_id=2, chunk_text=passage,
+        doc_title="中华人民共和国老年人权益保障法", location="第二章 家庭赡养与扶养 › 第十八条", model="test",
+        record={"type": "single", "stem": "家庭成员对老年人的精神需求应当（ ）。", "answer": "A", "explanation": "原文。",
+                "options": {"A": "关心", "B": "忽视", "C": "冷落", "D": "由社区代管"},
+                "subject": "社会工作法规与政策", "tags": ["点选测试"]},
+        checks={"passed": True, "problems": []}, created_by="uid-x")
+    page = browser.new_page(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    sign_in(page, server.url, "dudao")
+    page.get_by_role("tab", name="题库管理").click()
+    page.get_by_text("家庭成员对老年人的精神需求应当").last.click()  # the cell's text
+    detail = page.locator(".sg-drill-head").filter(has_text="生成题")
+    detail.wait_for(timeout=30_000)
+    assert "待审核" in detail.inner_text()
+    assert "第十八条" in page.locator(".sg-card-head").filter(has_text="来源段落：").first.inner_text()
+    page.close()

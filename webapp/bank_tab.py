@@ -164,8 +164,10 @@ def build(svc: Service) -> BankTab:
         return (draft_html(d), d.record.get("stem", ""), options, d.record.get("answer", ""),
                 d.record.get("explanation", ""))
 
-    drafts_df.select(lambda evt: (evt.row_value or [None])[0], None, draft_id, api_visibility="private",
-                     concurrency_limit=None)
+    def pick_draft(evt: gr.SelectData):  # Gradio passes the clicked row only to an annotated parameter
+        return (evt.row_value or [None])[0]
+
+    drafts_df.select(pick_draft, None, draft_id, api_visibility="private", concurrency_limit=None)
     draft_id.change(show_draft, draft_id, [detail, edit_stem, edit_options, edit_answer, edit_expl],
                     api_name="drill_draft", concurrency_limit=None)
 
