@@ -23,6 +23,8 @@ calls made with ``gradio_client.Client(url, auth=(name, password))``.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import gradio as gr
 
 from service import Service
@@ -89,10 +91,11 @@ def build_app(svc: Service) -> gr.Blocks:
             return (gr.Tab(visible=ok), gr.Tab(visible=ok), gr.Tab(visible=ok),
                     ledger_tab.community_line(svc, user) if ok else "",
                     gr.Accordion(visible=user.can("visit.roster")), gr.Accordion(visible=user.can("accounts")),
-                    *(gr.Textbox(visible=admin) for _ in range(3)))
+                    *(gr.Textbox(visible=admin) for _ in range(3)), dt.date.today().isoformat())
 
         demo.load(on_load_visits, None, [visits.tab, ledger.tab, summary.tab, ledger.mine, ledger.roster,
-                                         ledger.accounts, visits.community, ledger.community, summary.community],
+                                         ledger.accounts, visits.community, ledger.community, summary.community,
+                                         visits.visit_date],
                   api_visibility="private", concurrency_limit=None)
 
         def refresh_status():

@@ -4,7 +4,6 @@ similar case for what the visit found."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 import gradio as gr
@@ -21,6 +20,7 @@ EXAMPLE = "上周三下午去的 补记 刘德顺 七十九岁 老伴去年走�
 class VisitsTab:
     tab: gr.Tab
     community: gr.Textbox  # shown to a 管理员, who has no fixed community
+    visit_date: gr.Textbox  # today's date, set when the page loads
 
 
 def build(svc: Service) -> VisitsTab:
@@ -31,7 +31,7 @@ def build(svc: Service) -> VisitsTab:
             jotting = gr.Textbox(label="走访随手记", lines=4, max_length=2000, placeholder=EXAMPLE, scale=4,
                                  elem_id="sg-visit-jotting")
             with gr.Column(scale=1, min_width=180):
-                visit_date = gr.Textbox(label="走访日期（“昨天”“上周三”据此推算）", value=dt.date.today().isoformat)
+                visit_date = gr.Textbox(label="走访日期（“昨天”“上周三”据此推算）")
                 make_btn = gr.Button("整理成走访记录", variant="primary")
         source_view = gr.HTML(elem_id="sg-visit-source")
         record_view = gr.HTML(elem_id="sg-visit-record")
@@ -85,4 +85,4 @@ def build(svc: Service) -> VisitsTab:
 
     save_btn.click(save, [jotting, visit_date, form, record_json, community], save_msg, api_name="save_visit",
                    concurrency_limit=None, show_progress_on=save_msg)
-    return VisitsTab(tab=tab, community=community)
+    return VisitsTab(tab=tab, community=community, visit_date=visit_date)
