@@ -181,3 +181,12 @@ def test_an_exported_stem_starting_with_an_equals_sign_stays_text(tmp_path):
     stem_cell = openpyxl.load_workbook(out).active["F2"]
     assert stem_cell.data_type == "s" and stem_cell.value == question.stem  # never a formula Excel would run
     assert read_bank(out).questions[0].stem == question.stem
+
+
+def test_the_held_out_bank_reads_in_the_documented_layout():
+    """eval/data/drills/heldout_bank.jsonl was written from the README's layout alone: it must import as it is."""
+    from pathlib import Path
+
+    found = read_bank(Path(__file__).parent.parent / "eval" / "data" / "drills" / "heldout_bank.jsonl")
+    assert not found.problems and len(found.questions) == 60
+    assert {q.type for q in found.questions} == {"single", "multiple", "judge"}
