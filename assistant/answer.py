@@ -24,7 +24,8 @@ from assistant.extract import EXTRACT_HEADING, EXTRACT_HEADING_UNSURE, key_sente
 from assistant.gate import RelevanceGate
 from assistant.judge import judge_probability
 from assistant.llm.base import LLM, Message
-from assistant.verify import cut_repetition, normalise_markers, only_not_found, repetition_start, verify_answer
+from assistant.verify import (cut_repetition, normalise_markers, only_not_found, repetition_start, restates_question,
+                              verify_answer)
 from ingest.injection import asked_for
 from knowledge.retrieve.hybrid import HybridRetriever, RetrievalResult
 from shegong.errors import ModelFailed, ModelUnavailable
@@ -332,7 +333,9 @@ class Answerer:
         ans.warnings += v.warnings
         text = v.text if v.text.startswith("结论") else f"结论：{v.text}"  # one fixed shape, whatever the model did
         head, _, rest = text.partition("\n")
-        unsupported = not head.removeprefix("结论").strip("：: ")
+        conclusion = head.removeprefix("结论").strip("：: ")
+        # a conclusion that is only the question again answers nothing, whatever it cites
+        unsupported = not conclusion or restates_question(conclusion, ans.question)
         says_not_found = only_not_found(raw)
         failed = {"severe": v.severe, "unsupported": unsupported, "not_found": says_not_found}
         if strict and any(failed[name] for name in self.strict_refusal):

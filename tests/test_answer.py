@@ -174,6 +174,17 @@ def test_unsupported_conclusion_is_replaced_by_an_honest_one(library):
 
 
 @pytest.mark.integration
+def test_a_conclusion_that_repeats_the_question_is_not_shown_as_an_answer(library):
+    """The 1.5B model sometimes writes the question as its 结论 and cites a source; that answers nothing."""
+    retriever = HybridRetriever(library)
+    question = "老楼加装电梯表决时，需要多大比例的业主参与和同意"
+    ans = answer_with_sources(retriever, question, "solution", 3)
+    Answerer(retriever, None)._finish_generated(ans, f"结论：{question}[1]")
+    assert ans.answer.startswith(f"结论：{NO_DIRECT_ANSWER}\n\n依据原文：\n[1] ")
+    assert any("没有直接回答" in w for w in ans.warnings)
+
+
+@pytest.mark.integration
 def test_unsure_relevance_and_an_answer_that_fails_its_checks_is_a_refusal(library):
     """When only the LLM judge let a question through, an answer left with nothing checked becomes an honest refusal."""
     retriever = HybridRetriever(library)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.verify import verify_answer
+from assistant.verify import restates_question, verify_answer
 
 pytestmark = pytest.mark.unit
 
@@ -208,3 +208,18 @@ def test_a_marker_to_a_source_that_does_not_support_the_sentence_is_moved_to_one
     assert v2.text.startswith("结论：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务[1]。"), v2.text
     v3 = verify_answer(raw.replace("义务[3]", "义务[1][2]"), [law14, law18, lost], lambda *_: True, "子女不赡养老人怎么办")
     assert v3.text.startswith("结论：赡养人应当履行对老年人经济上供养、生活上照料和精神上慰藉的义务[1][2]。"), v3.text
+
+
+@pytest.mark.parametrize(("conclusion", "question", "restated"), [
+    ("老楼加装电梯表决时，需要多大比例的业主参与和同意[3]", "老楼加装电梯表决时，需要多大比例的业主参与和同意", True),
+    ("高空抛物伤了人但找不到是谁扔的，由谁来补偿。", "请问高空抛物伤了人但找不到是谁扔的，由谁来补偿？", True),
+    ("居委会能代他申请吗[1]", "居委会能代他申请吗？", True),
+    # part of the question can be a claim; an answer adds words
+    ("要等满24小时才能报警[1]。", "是不是要等满24小时才能报警", False),
+    ("女职工怀孕了被公司辞退，这违法[1]。", "女职工怀孕了被公司辞退，这违法吗", False),
+    ("居委会可以代他申请[2]。", "居委会能不能代他申请", False),
+    ("由可能加害的建筑物使用人给予补偿[1]。", "找不到是谁扔的，由谁来补偿", False),
+    ("[1]", "找不到是谁扔的，由谁来补偿", False),
+])
+def test_a_conclusion_that_only_repeats_the_question_is_recognised(conclusion, question, restated):
+    assert restates_question(conclusion, question) is restated

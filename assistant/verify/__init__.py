@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from assistant.verify.articles import (LAW_ARTICLE, ArticleFinder, ArticleLookup, article_known,
                                        article_labels, article_numbers, clauses_exist, fix_article_numbers, found_in_kb,
                                        normalise_article, path_matches, remove_unknown_bare_articles)
-from assistant.verify.attribution import NOT_FOUND, attribute, drop_not_found, only_not_found, support
+from assistant.verify.attribution import (NOT_FOUND, attribute, drop_not_found, only_not_found, restates_question,
+                                          support)
 from assistant.verify.numbers import NUMBER_WITH_UNIT, match_quantities, quantities
 from assistant.verify.patterns import CITE, SENTENCE_END, normalise_markers
 from assistant.verify.repetition import cut_repetition, repetition_start
@@ -149,5 +150,6 @@ def verify_answer(text: str, sources: list[str], article_exists: ArticleLookup, 
 __all__ = ["CITE", "LAW_ARTICLE", "NOT_FOUND", "NUMBER_WITH_UNIT", "SENTENCE_END", "TITLE_PHRASE", "ArticleFinder",
            "ArticleLookup", "TitleLookup", "Verification", "article_known", "article_labels", "article_numbers",
            "attribute", "clauses_exist", "cut_repetition", "drop_not_found", "fix_article_numbers",
-           "normalise_article", "normalise_markers", "only_not_found", "path_matches", "quantities", "remove_unknown_bare_articles",
-           "remove_unknown_titles", "repetition_start", "support", "unknown_titles", "verify_answer"]
+           "normalise_article", "normalise_markers", "only_not_found", "path_matches", "quantities",
+           "remove_unknown_bare_articles", "remove_unknown_titles", "repetition_start", "restates_question", "support",
+           "unknown_titles", "verify_answer"]

@@ -29,6 +29,21 @@ def only_not_found(text: str) -> bool:
     return all(NOT_FOUND in HEDGE.sub("", item) for item in _items(text))
 
 
+_NOT_WORDS = re.compile(r"[\W_]+")
+_ASKING = re.compile(r"^(?:请问|想问一下|想问)")
+
+
+def restates_question(conclusion: str, question: str) -> bool:
+    """The conclusion is the question written out again ("…需要多大比例的业主参与和同意[3]"): it answers nothing.
+
+    Only the whole question counts, 吗 included: "…被公司辞退，这违法" answers "…这违法吗", and a conclusion that is
+    part of the question ("要等满24小时才能报警") can be a claim.
+    """
+    said = _NOT_WORDS.sub("", CITE.sub("", conclusion))
+    asked = _ASKING.sub("", _NOT_WORDS.sub("", question))
+    return bool(said) and said == asked
+
+
 def drop_not_found(line: str) -> str:
     """A line without the items that say "资料中没有提到" (and without the hedge before a real claim).
 
