@@ -7,12 +7,15 @@ else says 老年人权益保障法. These helpers are the one place that knows e
 
 from __future__ import annotations
 
+import re
+
 PRC = "中华人民共和国"
 
 _DIGITS = "零一二三四五六七八九"
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_NOT_WORDS = re.compile(r"[\W_]+")
 
 
 def to_cn_numeral(n: int) -> str:
@@ -60,6 +63,12 @@ def cn_to_int(text: str) -> int | None:
 def halfwidth_digits(text: str) -> str:
     """'第１８条' -> '第18条': input methods type full-width digits, the checks compare ASCII ones."""
     return text.translate(_FULLWIDTH_DIGITS)
+
+
+def words_only(text: str) -> str:
+    """'居委会能代他申请吗？[1]' -> '居委会能代他申请吗1': the characters, without punctuation or spaces, for comparing
+    texts that differ only in how they are punctuated."""
+    return _NOT_WORDS.sub("", text)
 
 
 def short_law_name(name: str) -> str:

@@ -21,6 +21,7 @@ from assistant.drills.bank import BankError, Question, question_from_record
 # answer is checked (negations folded together, filler words dropped, numbers compared with their unit).
 from assistant.verify import quantities
 from assistant.verify.attribution import _content_tokens
+from shegong.chinese import words_only
 
 SUPPORT = 0.6  # share of an option's content words the passage must have (eval/drills.py, 示例题库 calibration)
 DUPLICATE = 0.8  # difflib ratio of stem + answer text above which two questions are the same question
@@ -126,19 +127,15 @@ def check_draft(record: dict, passage: str, existing: list[Question] = ()) -> tu
     if question.type == "single":
         checks.single_answer = len(supported) <= 1
     checks.positive_stem = not NEGATIVE_STEM.search(question.stem)
-    stem = _plain(question.stem)
-    checks.answer_hidden = not any(len(_plain(question.options[ch])) >= 2 and _plain(question.options[ch]) in stem
-                                   for ch in question.answer)
+    stem = words_only(question.stem)
+    checks.answer_hidden = not any(len(option) >= 2 and option in stem
+                                   for option in (words_only(question.options[ch]) for ch in question.answer))
     checks.duplicate_of = duplicate_of(question, existing)
     return checks, question
 
 
-def _plain(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text)
-
-
 def _fingerprint(q: Question) -> str:
-    return _plain(q.stem + "".join(q.options[ch] for ch in q.answer if ch in q.options))
+    return words_only(q.stem + "".join(q.options[ch] for ch in q.answer if ch in q.options))
 
 
 def duplicate_of(question: Question, existing: list[Question]) -> str:

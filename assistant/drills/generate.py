@@ -27,6 +27,7 @@ from assistant.drills.bank import BankError, Question
 from assistant.drills.checks import DraftChecks, check_draft
 from assistant.llm.base import LLM, ChoiceScorer, Message, complete
 from assistant.verify import NUMBER_WITH_UNIT
+from shegong.chinese import words_only
 
 PROMPTS = Path(__file__).parent / "prompts"
 MIN_PASSAGE, MAX_PASSAGE = 40, 900  # characters: too short has nothing to ask, too long loses a small model
@@ -152,10 +153,10 @@ def parse_stem(text: str, kind: str) -> tuple[str, list[str]]:
 
 def pick_distractors(text: str, answers: list[str], n: int) -> list[str]:
     """Step 2's reply -> the first ``n`` distractors that are neither an answer nor a repeat."""
-    seen = {re.sub(r"[\W_]+", "", a) for a in answers}
+    seen = {words_only(a) for a in answers}
     out = []
     for item in _numbered(text):
-        key = re.sub(r"[\W_]+", "", item)
+        key = words_only(item)
         if key and key not in seen and len(item) <= 3 * max(len(a) for a in answers) + 10:
             seen.add(key)
             out.append(item)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.verify.patterns import CITE, SENTENCE_END
+from shegong.chinese import words_only
 
 NOT_FOUND = "资料中没有提到"
 HEDGE = re.compile(r"资料中没有提到[^，,。；]{0,20}[，,]\s*(?:但是|但|不过)[，,]?\s*")
@@ -29,7 +30,6 @@ def only_not_found(text: str) -> bool:
     return all(NOT_FOUND in HEDGE.sub("", item) for item in _items(text))
 
 
-_NOT_WORDS = re.compile(r"[\W_]+")
 _ASKING = re.compile(r"^(?:请问|想问一下|想问)")
 
 
@@ -39,8 +39,8 @@ def restates_question(conclusion: str, question: str) -> bool:
     Only the whole question counts, 吗 included: "…被公司辞退，这违法" answers "…这违法吗", and a conclusion that is
     part of the question ("要等满24小时才能报警") can be a claim.
     """
-    said = _NOT_WORDS.sub("", CITE.sub("", conclusion))
-    asked = _ASKING.sub("", _NOT_WORDS.sub("", question))
+    said = words_only(CITE.sub("", conclusion))
+    asked = _ASKING.sub("", words_only(question))
     return bool(said) and said == asked
 
 
